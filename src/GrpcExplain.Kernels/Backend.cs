@@ -1,0 +1,210 @@
+namespace GrpcExplain.Kernels;
+
+/// <summary>
+/// The one interface every op runs through. Each op is a forward/backward pair; backward writes the
+/// gradient of every input, style and parameter whose output tensor is given (null skips it).
+/// Outputs are overwritten, never accumulated. Arguments are checked here, once for all backends,
+/// so a bad call fails with the same clear <see cref="ArgumentException"/> everywhere.
+/// Two implementations: <c>CpuBackend</c> (SIMD C#) and <c>IlgpuBackend</c> (hand-written ILGPU kernels).
+/// </summary>
+public abstract partial class Backend : IDisposable
+{
+    /// <summary>"cpu", "cuda" or "ilgpu-cpu".</summary>
+    public abstract string Name { get; }
+
+    /// <summary>The processor or GPU the backend runs on, in words.</summary>
+    public abstract string Device { get; }
+
+    // Memory ------------------------------------------------------------------------------------
+
+    /// <summary>A zero-filled tensor.</summary>
+    public Tensor Allocate(Shape shape) => AllocateCore(shape);
+
+    public Tensor Allocate(params int[] dims) => AllocateCore(new Shape(dims));
+
+    public Tensor Upload(ReadOnlySpan<float> values, Shape shape)
+    {
+        if (values.Length != shape.Length)
+            throw new ArgumentException($"Upload: {values.Length} values do not fill shape {shape} ({shape.Length} elements).", nameof(values));
+        var t = AllocateCore(shape);
+        UploadCore(values, t);
+        return t;
+    }
+
+    /// <summary>Copies the tensor to host memory, waiting for pending work.</summary>
+    public void Download(Tensor tensor, Span<float> destination)
+    {
+        Check.Owned(this, "Download", nameof(tensor), tensor);
+        if (destination.Length != tensor.Length)
+            throw new ArgumentException($"Download: destination holds {destination.Length} values, tensor {tensor.Shape} has {tensor.Length}.", nameof(destination));
+        DownloadCore(tensor, destination);
+    }
+
+    public float[] Download(Tensor tensor)
+    {
+        var a = new float[tensor.Length];
+        Download(tensor, a);
+        return a;
+    }
+
+    /// <summary>Waits until all queued work has finished.</summary>
+    public abstract void Synchronize();
+
+    // 1. Fully connected ------------------------------------------------------------------------
+
+    public void FullyConnectedForward(Tensor x, Tensor weight, Tensor? bias, Tensor y, FullyConnectedParams p)
+    {
+        p.Validate(this, x, weight, bias, y);
+        FullyConnectedForwardCore(x, weight, bias, y, p);
+    }
+
+    /// <summary>y is the forward output (its sign gives the leaky ReLU's slope).</summary>
+    public void FullyConnectedBackward(Tensor x, Tensor weight, Tensor y, Tensor dy, Tensor? dx, Tensor? dWeight, Tensor? dBias, FullyConnectedParams p)
+    {
+        p.Validate(this, x, weight, null, y, dy);
+        Check.Distinct("FullyConnected", ("dx", dx), ("dWeight", dWeight), ("dBias", dBias), ("dy", dy));
+        Check.Owned(this, "FullyConnected", "dx", dx);
+        Check.Owned(this, "FullyConnected", "dWeight", dWeight);
+        Check.Owned(this, "FullyConnected", "dBias", dBias);
+        Check.Shape("FullyConnected", "dx", dx, x.Shape, "same as x");
+        Check.Shape("FullyConnected", "dWeight", dWeight, weight.Shape, "same as weight");
+        Check.Shape("FullyConnected", "dBias", dBias, new Shape(weight.Shape[0]), "out_features");
+        FullyConnectedBackwardCore(x, weight, y, dy, dx, dWeight, dBias, p);
+    }
+
+    // 2. normalize_2nd_moment -------------------------------------------------------------------
+
+    public void Normalize2ndMomentForward(Tensor x, Tensor y)
+    {
+        Normalize2ndMoment.Validate(this, x, y);
+        Normalize2ndMomentForwardCore(x, y);
+    }
+
+    public void Normalize2ndMomentBackward(Tensor x, Tensor dy, Tensor dx)
+    {
+        Normalize2ndMoment.Validate(this, x, dx, dy);
+        Check.That(!ReferenceEquals(x, dx), "Normalize2ndMoment", "dx", "dx must not alias x.");
+        Normalize2ndMomentBackwardCore(x, dy, dx);
+    }
+
+    // 3, 4. Modulated convolution ---------------------------------------------------------------
+
+    public void ModulatedConv2dForward(Tensor x, Tensor weight, Tensor styles, Tensor y, ModulatedConv2dParams p)
+    {
+        p.Validate(this, x, weight, styles, y);
+        ModulatedConv2dForwardCore(x, weight, styles, y, p);
+    }
+
+    /// <summary>y is the forward output (demodulation's gradient is computed from it).</summary>
+    public void ModulatedConv2dBackward(Tensor x, Tensor weight, Tensor styles, Tensor y, Tensor dy,
+        Tensor? dx, Tensor? dWeight, Tensor? dStyles, ModulatedConv2dParams p)
+    {
+        const string op = "ModulatedConv2d";
+        p.Validate(this, x, weight, styles, y, dy);
+        Check.Distinct(op, ("dx", dx), ("dWeight", dWeight), ("dStyles", dStyles), ("dy", dy));
+        foreach (var (n, t) in new[] { ("dx", dx), ("dWeight", dWeight), ("dStyles", dStyles) }) Check.Owned(this, op, n, t);
+        Check.Shape(op, "dx", dx, x.Shape, "same as x");
+        Check.Shape(op, "dWeight", dWeight, weight.Shape, "same as weight");
+        Check.Shape(op, "dStyles", dStyles, styles.Shape, "same as styles");
+        ModulatedConv2dBackwardCore(x, weight, styles, y, dy, dx, dWeight, dStyles, p);
+    }
+
+    // Plain convolution -------------------------------------------------------------------------
+
+    public void Conv2dForward(Tensor x, Tensor weight, Tensor y, Conv2dParams p)
+    {
+        p.Validate(this, x, weight, y);
+        Check.That(!ReferenceEquals(x, y), "Conv2d", "y", "y must not alias x.");
+        Conv2dForwardCore(x, weight, y, p);
+    }
+
+    public void Conv2dBackward(Tensor x, Tensor weight, Tensor dy, Tensor? dx, Tensor? dWeight, Conv2dParams p)
+    {
+        p.Validate(this, x, weight, dy, "dy");
+        Check.Distinct("Conv2d", ("dx", dx), ("dWeight", dWeight), ("dy", dy));
+        Check.Owned(this, "Conv2d", "dx", dx);
+        Check.Owned(this, "Conv2d", "dWeight", dWeight);
+        Check.Shape("Conv2d", "dx", dx, x.Shape, "same as x");
+        Check.Shape("Conv2d", "dWeight", dWeight, weight.Shape, "same as weight");
+        Conv2dBackwardCore(x, weight, dy, dx, dWeight, p);
+    }
+
+    // 5. upfirdn2d ------------------------------------------------------------------------------
+
+    public void Upfirdn2dForward(Tensor x, Tensor y, Upfirdn2dParams p)
+    {
+        p.Validate(this, x, y);
+        Upfirdn2dForwardCore(x, y, p);
+    }
+
+    /// <summary>dx has the forward input's shape, dy the forward output's.</summary>
+    public void Upfirdn2dBackward(Tensor dy, Tensor dx, Upfirdn2dParams p)
+    {
+        p.Validate(this, dx, dy, "dx", "dy");
+        Upfirdn2dBackwardCore(dy, dx, p);
+    }
+
+    // 6. Fused epilogue -------------------------------------------------------------------------
+
+    public void BiasActivateForward(Tensor x, Tensor? bias, Tensor? noise, Tensor? noiseStrength, Tensor y, BiasActivateParams p)
+    {
+        p.Validate(this, x, bias, noise, noiseStrength, y);
+        BiasActivateForwardCore(x, bias, noise, noiseStrength, y, p);
+    }
+
+    /// <summary>y is the forward output; dx may be dy itself (in place).</summary>
+    public void BiasActivateBackward(Tensor y, Tensor dy, Tensor? noise, Tensor? noiseStrength,
+        Tensor? dx, Tensor? dBias, Tensor? dNoise, Tensor? dNoiseStrength, BiasActivateParams p)
+    {
+        const string op = "BiasActivate";
+        p.Validate(this, y, null, noise, noiseStrength, y, dy);
+        Check.Distinct(op, ("dBias", dBias), ("dNoise", dNoise), ("dNoiseStrength", dNoiseStrength), ("dy", dy));
+        foreach (var (n, t) in new[] { ("dx", dx), ("dBias", dBias), ("dNoise", dNoise), ("dNoiseStrength", dNoiseStrength) }) Check.Owned(this, op, n, t);
+        Check.Shape(op, "dx", dx, y.Shape, "same as y");
+        Check.Shape(op, "dBias", dBias, new Shape(y.Shape[1]), "channels");
+        Check.That(dNoise is null || noise is not null, op, "dNoise", "dNoise needs the noise tensor.");
+        Check.That(dNoiseStrength is null || noise is not null, op, "dNoiseStrength", "dNoiseStrength needs the noise tensor.");
+        if (noise is not null) Check.Shape(op, "dNoise", dNoise, noise.Shape, "same as noise");
+        Check.Shape(op, "dNoiseStrength", dNoiseStrength, new Shape(1), "one scalar");
+        BiasActivateBackwardCore(y, dy, noise, noiseStrength, dx, dBias, dNoise, dNoiseStrength, p);
+    }
+
+    // 7. Reductions -----------------------------------------------------------------------------
+
+    public void SumOverBatchAndSpaceForward(Tensor x, Tensor y)
+    {
+        SumOverBatchAndSpace.Validate(this, x, y);
+        SumOverBatchAndSpaceForwardCore(x, y);
+    }
+
+    public void SumOverBatchAndSpaceBackward(Tensor dy, Tensor dx)
+    {
+        SumOverBatchAndSpace.Validate(this, dx, dy, "dx", "dy");
+        SumOverBatchAndSpaceBackwardCore(dy, dx);
+    }
+
+    // What each backend implements --------------------------------------------------------------
+
+    protected abstract Tensor AllocateCore(Shape shape);
+    protected abstract void UploadCore(ReadOnlySpan<float> values, Tensor destination);
+    protected abstract void DownloadCore(Tensor source, Span<float> destination);
+    protected abstract void FullyConnectedForwardCore(Tensor x, Tensor weight, Tensor? bias, Tensor y, FullyConnectedParams p);
+    protected abstract void FullyConnectedBackwardCore(Tensor x, Tensor weight, Tensor y, Tensor dy, Tensor? dx, Tensor? dWeight, Tensor? dBias, FullyConnectedParams p);
+    protected abstract void Normalize2ndMomentForwardCore(Tensor x, Tensor y);
+    protected abstract void Normalize2ndMomentBackwardCore(Tensor x, Tensor dy, Tensor dx);
+    protected abstract void Upfirdn2dForwardCore(Tensor x, Tensor y, Upfirdn2dParams p);
+    protected abstract void Upfirdn2dBackwardCore(Tensor dy, Tensor dx, Upfirdn2dParams p);
+    protected abstract void BiasActivateForwardCore(Tensor x, Tensor? bias, Tensor? noise, Tensor? noiseStrength, Tensor y, BiasActivateParams p);
+    protected abstract void BiasActivateBackwardCore(Tensor y, Tensor dy, Tensor? noise, Tensor? noiseStrength, Tensor? dx, Tensor? dBias, Tensor? dNoise, Tensor? dNoiseStrength, BiasActivateParams p);
+    protected abstract void SumOverBatchAndSpaceForwardCore(Tensor x, Tensor y);
+    protected abstract void SumOverBatchAndSpaceBackwardCore(Tensor dy, Tensor dx);
+
+    public void Dispose()
+    {
+        Dispose(true);
+        GC.SuppressFinalize(this);
+    }
+
+    protected virtual void Dispose(bool disposing) { }
+    public override string ToString() => $"{Name} ({Device})";
+}

@@ -1,0 +1,49 @@
+using System.Numerics;
+using System.Runtime.InteropServices;
+
+namespace GrpcExplain.Kernels.Cpu;
+
+/// <summary>Vector helpers for the element-wise and reduction loops (Vector&lt;float&gt;: the widest the JIT supports).</summary>
+internal static class Simd
+{
+    public static float Dot(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+    {
+        var va = MemoryMarshal.Cast<float, Vector<float>>(a);
+        var vb = MemoryMarshal.Cast<float, Vector<float>>(b);
+        var acc = Vector<float>.Zero;
+        for (int i = 0; i < va.Length; i++) acc += va[i] * vb[i];
+        float s = Vector.Sum(acc);
+        for (int i = va.Length * Vector<float>.Count; i < a.Length; i++) s += a[i] * b[i];
+        return s;
+    }
+
+    public static float Sum(ReadOnlySpan<float> a)
+    {
+        var va = MemoryMarshal.Cast<float, Vector<float>>(a);
+        var acc = Vector<float>.Zero;
+        for (int i = 0; i < va.Length; i++) acc += va[i];
+        float s = Vector.Sum(acc);
+        for (int i = va.Length * Vector<float>.Count; i < a.Length; i++) s += a[i];
+        return s;
+    }
+
+    /// <summary>y += a·x.</summary>
+    public static void Axpy(float a, ReadOnlySpan<float> x, Span<float> y)
+    {
+        var vx = MemoryMarshal.Cast<float, Vector<float>>(x);
+        var vy = MemoryMarshal.Cast<float, Vector<float>>(y);
+        var va = new Vector<float>(a);
+        for (int i = 0; i < vx.Length; i++) vy[i] += va * vx[i];
+        for (int i = vx.Length * Vector<float>.Count; i < x.Length; i++) y[i] += a * x[i];
+    }
+
+    /// <summary>y = a·x.</summary>
+    public static void Scale(float a, ReadOnlySpan<float> x, Span<float> y)
+    {
+        var vx = MemoryMarshal.Cast<float, Vector<float>>(x);
+        var vy = MemoryMarshal.Cast<float, Vector<float>>(y);
+        var va = new Vector<float>(a);
+        for (int i = 0; i < vx.Length; i++) vy[i] = va * vx[i];
+        for (int i = vx.Length * Vector<float>.Count; i < x.Length; i++) y[i] = a * x[i];
+    }
+}
