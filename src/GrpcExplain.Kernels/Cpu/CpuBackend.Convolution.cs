@@ -1,8 +1,87 @@
 namespace GrpcExplain.Kernels.Cpu;
 
-public sealed partial class CpuBackend
+// The three convolution primitives as GEMMs over packed operands (see Gemm and ConvPacking).
+public sealed unsafe partial class CpuBackend
 {
-    internal override void ConvForwardCore(Tensor x, Tensor weight, Tensor y, ConvGeometry g, Tensor? inScale, Tensor? outScale) => throw new NotImplementedException();
-    internal override void ConvBackwardDataCore(Tensor dy, Tensor weight, Tensor dx, ConvGeometry g, Tensor? dyScale, Tensor? dxScale) => throw new NotImplementedException();
-    internal override void ConvBackwardWeightCore(Tensor x, Tensor dy, Tensor dWeight, ConvGeometry g, Tensor? xScale, Tensor? dyScale) => throw new NotImplementedException();
+    internal override void ConvForwardCore(Tensor x, Tensor weight, Tensor y, ConvGeometry g, Tensor? inScale, Tensor? outScale)
+    {
+        var (n, ci, h, w) = x.Shape.Nchw;
+        var (_, co, oh, ow) = y.Shape.Nchw;
+        int k = weight.Shape[2], kk = k * k;
+        var rowOffset = Pinned(co);
+        var colOffset = Pinned(ci * kk);
+        int[] channel = Pinned(ci * kk), offY = Pinned(ci * kk), offX = Pinned(ci * kk);
+        for (int o = 0; o < co; o++) rowOffset[o] = g.WeightTransposed ? o * kk : o * ci * kk;
+        for (int i = 0; i < ci; i++)
+            for (int t = 0; t < kk; t++)
+            {
+                int kidx = i * kk + t;
+                colOffset[kidx] = (g.WeightTransposed ? i * co * kk : i * kk) + t;
+                (channel[kidx], offY[kidx], offX[kidx]) = (i, t / k - g.Padding, t % k - g.Padding);
+            }
+        fixed (int* ro = rowOffset, cof = colOffset, chp = channel, oyp = offY, oxp = offX)
+            Gemm.Run(this, co, n * oh * ow, ci * kk,
+                new WeightA(P(weight), ro, cof, co, g.Gain),
+                new GatherB(P(x), ci, h, w, g.Stride, chp, oyp, oxp, oh, ow, P(inScale)),
+                new ConvStore(P(y), co, oh, ow, 1, 0, 0, oh, ow, P(outScale)));
+    }
+
+    /// <summary>
+    /// The transposed convolution, split into stride² phases (output parities): each phase is a dense
+    /// convolution over only the taps that reach it, so no multiply is spent on inserted zeros.
+    /// </summary>
+    internal override void ConvBackwardDataCore(Tensor dy, Tensor weight, Tensor dx, ConvGeometry g, Tensor? dyScale, Tensor? dxScale)
+    {
+        var (n, ci, h, w) = dx.Shape.Nchw;
+        var (_, co, oh, ow) = dy.Shape.Nchw;
+        int k = weight.Shape[2], kk = k * k, s = g.Stride;
+        var rowOffset = Pinned(ci);
+        for (int i = 0; i < ci; i++) rowOffset[i] = g.WeightTransposed ? i * co * kk : i * kk;
+        for (int ry = 0; ry < Math.Min(s, h); ry++)
+            for (int rx = 0; rx < Math.Min(s, w); rx++)
+            {
+                int ga = Gemm.CeilDiv(h - ry, s), gb = Gemm.CeilDiv(w - rx, s);
+                var tapsY = PhaseTaps(ry, g.Padding, k, s);
+                var tapsX = PhaseTaps(rx, g.Padding, k, s);
+                int depth = co * tapsY.Count * tapsX.Count;
+                var colOffset = Pinned(depth);
+                int[] channel = Pinned(depth), offY = Pinned(depth), offX = Pinned(depth);
+                int kidx = 0;
+                for (int o = 0; o < co; o++)
+                    foreach (var (ky, dyOff) in tapsY)
+                        foreach (var (kx, dxOff) in tapsX)
+                        {
+                            colOffset[kidx] = (g.WeightTransposed ? o * kk : o * ci * kk) + ky * k + kx;
+                            (channel[kidx], offY[kidx], offX[kidx]) = (o, dyOff, dxOff);
+                            kidx++;
+                        }
+                fixed (int* ro = rowOffset, cof = colOffset, chp = channel, oyp = offY, oxp = offX)
+                    Gemm.Run(this, ci, n * ga * gb, depth,
+                        new WeightA(P(weight), ro, cof, ci, g.Gain),
+                        new GatherB(P(dy), co, oh, ow, 1, chp, oyp, oxp, ga, gb, P(dyScale)),
+                        new ConvStore(P(dx), ci, h, w, s, ry, rx, ga, gb, P(dxScale)));
+            }
+    }
+
+    /// <summary>The taps ky that reach output rows ≡ r (mod stride), each with its input offset (r + P − ky)/stride.</summary>
+    private static List<(int Tap, int Offset)> PhaseTaps(int r, int padding, int kernel, int stride)
+    {
+        var taps = new List<(int, int)>();
+        for (int t = 0; t < kernel; t++)
+            if (((r + padding - t) % stride + stride) % stride == 0) taps.Add((t, (r + padding - t) / stride));
+        return taps;
+    }
+
+    internal override void ConvBackwardWeightCore(Tensor x, Tensor dy, Tensor dWeight, ConvGeometry g, Tensor? xScale, Tensor? dyScale)
+    {
+        var (n, ci, h, w) = x.Shape.Nchw;
+        var (_, co, oh, ow) = dy.Shape.Nchw;
+        int k = dWeight.Shape[2];
+        Gemm.Run(this, co, ci * k * k, n * oh * ow,
+            new MapRowsA(P(dy), co, oh * ow, P(dyScale)),
+            new GatherTransposedB(P(x), ci, h, w, k, g.Stride, g.Padding, oh, ow, P(xScale)),
+            new WeightStore(P(dWeight), co, ci, k * k, g.WeightTransposed, g.Gain));
+    }
+
+    private static int[] Pinned(int length) => GC.AllocateArray<int>(Math.Max(length, 1), pinned: true);
 }

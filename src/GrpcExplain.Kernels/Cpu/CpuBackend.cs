@@ -1,12 +1,16 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
 namespace GrpcExplain.Kernels.Cpu;
 
 /// <summary>Host memory for one tensor.</summary>
-internal sealed class CpuTensor(CpuBackend owner, Shape shape) : Tensor(owner, shape)
+internal sealed unsafe class CpuTensor(CpuBackend owner, Shape shape) : Tensor(owner, shape)
 {
-    public float[] Data { get; } = new float[shape.Length];
+    // Pinned, so the GEMM's packers can hold raw pointers across worker threads.
+    public float[] Data { get; } = GC.AllocateArray<float>(shape.Length, pinned: true);
+    public float* Pointer => (float*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(Data));
     protected override void Release() { }
 }
 
@@ -62,6 +66,7 @@ public sealed partial class CpuBackend : Backend
 
     internal static float[] D(Tensor t) => ((CpuTensor)t).Data;
     internal static float[]? DOrNull(Tensor? t) => t is null ? null : ((CpuTensor)t).Data;
+    internal static unsafe float* P(Tensor? t) => t is null ? null : ((CpuTensor)t).Pointer;
 
     protected override Tensor AllocateCore(Shape shape) => new CpuTensor(this, shape);
     protected override void UploadCore(ReadOnlySpan<float> values, Tensor destination) => values.CopyTo(D(destination));

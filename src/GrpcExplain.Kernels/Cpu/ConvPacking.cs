@@ -1,0 +1,229 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+
+namespace GrpcExplain.Kernels.Cpu;
+
+// The operands of the convolution GEMMs. Columns of a convolution GEMM walk an output grid
+// (n, a, b) of Ga x Gb points per sample; consecutive b in one (n, a) row form a "run" that maps to
+// consecutive (or, for stride-2 phases, evenly spaced) memory, so packers and storers work run by run.
+
+/// <summary>A[m, kidx] = w[rowOffset[m] + colOffset[kidx]]·gain: a convolution weight in any layout.</summary>
+internal readonly unsafe struct WeightA(float* w, int* rowOffset, int* colOffset, int m, float gain) : IPackA
+{
+    public void Pack(int m0, int mc, int k0, int kc, float* dst)
+    {
+        for (int i = 0; i < mc; i += Gemm.MR)
+        {
+            float* sliver = dst + (long)i * kc;
+            for (int r = 0; r < Gemm.MR; r++)
+            {
+                int row = m0 + i + r;
+                if (row >= m || i + r >= mc)
+                {
+                    for (int kk = 0; kk < kc; kk++) sliver[kk * Gemm.MR + r] = 0;
+                    continue;
+                }
+                float* src = w + rowOffset[row];
+                for (int kk = 0; kk < kc; kk++) sliver[kk * Gemm.MR + r] = src[colOffset[k0 + kk]] * gain;
+            }
+        }
+    }
+}
+
+/// <summary>
+/// B[kidx, (n, a, b)] = src[n, channel[kidx], a·stride + offY[kidx], b·stride + offX[kidx]]·scale[n, channel],
+/// zero outside the map: the implicit im2col of a convolution (or of one phase of a transposed one).
+/// </summary>
+internal readonly unsafe struct GatherB(float* src, int channels, int height, int width, int stride,
+    int* channel, int* offY, int* offX, int ga, int gb, float* scale) : IPackB
+{
+    public void Pack(int k0, int kc, int j0, int nc, float* dst)
+    {
+        for (int s = 0; s < nc; s += Gemm.NR)
+        {
+            int cols = Math.Min(Gemm.NR, nc - s);
+            float* sliver = dst + (long)s * kc;
+            for (int kk = 0; kk < kc; kk++)
+            {
+                int kidx = k0 + kk, c = channel[kidx], oy = offY[kidx], ox = offX[kidx];
+                float* d = sliver + kk * Gemm.NR;
+                for (int t = 0; t < cols;)
+                {
+                    int j = j0 + s + t, n = j / (ga * gb), a = j / gb % ga, b = j % gb;
+                    int len = Math.Min(gb - b, cols - t);
+                    int iy = a * stride + oy;
+                    if (iy < 0 || iy >= height)
+                        Zero(d + t, len);
+                    else
+                        CopyRow(src + ((long)(n * channels + c) * height + iy) * width, b * stride + ox, width, stride, d + t, len,
+                            scale == null ? 1f : scale[n * channels + c]);
+                    t += len;
+                }
+                Zero(d + cols, Gemm.NR - cols);
+            }
+        }
+    }
+
+    /// <summary>d[i] = row[x0 + i·stride]·sc for i &lt; len, zero where x0 + i·stride falls outside [0, width).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void CopyRow(float* row, int x0, int width, int stride, float* d, int len, float sc)
+    {
+        // First and last i whose column is inside the row.
+        int lo = x0 >= 0 ? 0 : (-x0 + stride - 1) / stride;
+        int hi = x0 >= width ? 0 : Math.Min(len, (width - 1 - x0) / stride + 1);
+        if (hi <= lo) { Zero(d, len); return; }
+        Zero(d, lo);
+        if (stride == 1) Scaled(row + x0 + lo, d + lo, hi - lo, sc);
+        else for (int i = lo; i < hi; i++) d[i] = row[x0 + i * stride] * sc;
+        Zero(d + hi, len - hi);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void Zero(float* d, int len)
+    {
+        if (len > 0) new Span<float>(d, len).Clear();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void Scaled(float* s, float* d, int len, float sc)
+    {
+        int i = 0;
+        var vs = new Vector<float>(sc);
+        for (; i <= len - Vector<float>.Count; i += Vector<float>.Count)
+            (Vector.Load(s + i) * vs).Store(d + i);
+        for (; i < len; i++) d[i] = s[i] * sc;
+    }
+}
+
+/// <summary>
+/// Places tile rows m (channels of dst) and columns (n, a, b) at dst[n, m, offY + a·stride, offX + b·stride],
+/// times scale[n, m]; the convolution outputs (stride 1) and the phases of a transposed one (stride S).
+/// </summary>
+internal readonly unsafe struct ConvStore(float* dst, int channels, int height, int width, int stride, int offY, int offX,
+    int ga, int gb, float* scale) : IStoreC
+{
+    public void Store(int m0, int rows, int j0, int cols, float* tile, bool accumulate)
+    {
+        for (int t = 0; t < cols;)
+        {
+            int j = j0 + t, n = j / (ga * gb), a = j / gb % ga, b = j % gb;
+            int len = Math.Min(gb - b, cols - t);
+            for (int r = 0; r < rows; r++)
+            {
+                int m = m0 + r;
+                float sc = scale == null ? 1f : scale[n * channels + m];
+                float* d = dst + ((long)(n * channels + m) * height + offY + a * stride) * width + offX + b * stride;
+                float* s = tile + r * Gemm.NR + t;
+                if (stride == 1) Put(s, d, len, sc, accumulate);
+                else if (accumulate) for (int i = 0; i < len; i++) d[i * stride] += s[i] * sc;
+                else for (int i = 0; i < len; i++) d[i * stride] = s[i] * sc;
+            }
+            t += len;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Put(float* s, float* d, int len, float sc, bool accumulate)
+    {
+        int i = 0;
+        var vs = new Vector<float>(sc);
+        if (accumulate)
+        {
+            for (; i <= len - Vector<float>.Count; i += Vector<float>.Count) (Vector.Load(d + i) + Vector.Load(s + i) * vs).Store(d + i);
+            for (; i < len; i++) d[i] += s[i] * sc;
+        }
+        else
+        {
+            for (; i <= len - Vector<float>.Count; i += Vector<float>.Count) (Vector.Load(s + i) * vs).Store(d + i);
+            for (; i < len; i++) d[i] = s[i] * sc;
+        }
+    }
+}
+
+/// <summary>A[m, (n, p)] = map[n, m, p]·scale[n, m]: an output gradient as the left operand of a weight gradient.</summary>
+internal readonly unsafe struct MapRowsA(float* map, int channels, int pixels, float* scale) : IPackA
+{
+    public void Pack(int m0, int mc, int k0, int kc, float* dst)
+    {
+        for (int i = 0; i < mc; i += Gemm.MR)
+        {
+            float* sliver = dst + (long)i * kc;
+            for (int r = 0; r < Gemm.MR; r++)
+            {
+                int m = m0 + i + r;
+                for (int kk = 0; kk < kc;)
+                {
+                    int q = k0 + kk, n = q / pixels, p = q % pixels, len = Math.Min(pixels - p, kc - kk);
+                    if (m >= channels || i + r >= mc)
+                        for (int e = 0; e < len; e++) sliver[(kk + e) * Gemm.MR + r] = 0;
+                    else
+                    {
+                        float* src = map + (long)(n * channels + m) * pixels + p;
+                        float sc = scale == null ? 1f : scale[n * channels + m];
+                        for (int e = 0; e < len; e++) sliver[(kk + e) * Gemm.MR + r] = src[e] * sc;
+                    }
+                    kk += len;
+                }
+            }
+        }
+    }
+}
+
+/// <summary>
+/// B[(n, oy, ox), (ci, ky, kx)] = x[n, ci, oy·S + ky − P, ox·S + kx − P]·scale[n, ci]: im2col transposed,
+/// the right operand of a weight gradient (depth runs over output pixels).
+/// </summary>
+internal readonly unsafe struct GatherTransposedB(float* x, int channels, int height, int width, int kernel,
+    int stride, int padding, int outHeight, int outWidth, float* scale) : IPackB
+{
+    public void Pack(int k0, int kc, int j0, int nc, float* dst)
+    {
+        int kk2 = kernel * kernel, cols = channels * kk2;
+        var column = stackalloc float[Gemm.KC];
+        for (int s = 0; s < nc; s += Gemm.NR)
+        {
+            float* sliver = dst + (long)s * kc;
+            for (int t = 0; t < Gemm.NR; t++)
+            {
+                int col = j0 + s + t;
+                if (s + t >= nc || col >= cols)
+                {
+                    for (int kk = 0; kk < kc; kk++) sliver[kk * Gemm.NR + t] = 0;
+                    continue;
+                }
+                int ci = col / kk2, ky = col % kk2 / kernel, kx = col % kernel;
+                for (int kk = 0; kk < kc;)
+                {
+                    int q = k0 + kk, n = q / (outHeight * outWidth), oy = q / outWidth % outHeight, ox = q % outWidth;
+                    int len = Math.Min(outWidth - ox, kc - kk);
+                    int iy = oy * stride + ky - padding;
+                    if (iy < 0 || iy >= height) GatherB.Zero(column + kk, len);
+                    else GatherB.CopyRow(x + ((long)(n * channels + ci) * height + iy) * width, ox * stride + kx - padding, width, stride,
+                        column + kk, len, scale == null ? 1f : scale[n * channels + ci]);
+                    kk += len;
+                }
+                for (int kk = 0; kk < kc; kk++) sliver[kk * Gemm.NR + t] = column[kk];
+            }
+        }
+    }
+}
+
+/// <summary>C[co, (ci, ky, kx)]·gain into a weight stored [co, ci, k, k], or [ci, co, k, k] when transposed.</summary>
+internal readonly unsafe struct WeightStore(float* dw, int outChannels, int inChannels, int taps, bool transposed, float gain) : IStoreC
+{
+    public void Store(int m0, int rows, int j0, int cols, float* tile, bool accumulate)
+    {
+        for (int r = 0; r < rows; r++)
+        {
+            int co = m0 + r;
+            for (int t = 0; t < cols; t++)
+            {
+                int col = j0 + t, ci = col / taps, tap = col % taps;
+                long at = transposed ? ((long)ci * outChannels + co) * taps + tap : (long)co * inChannels * taps + col;
+                float v = tile[r * Gemm.NR + t] * gain;
+                if (accumulate) dw[at] += v;
+                else dw[at] = v;
+            }
+        }
+    }
+}

@@ -1,0 +1,110 @@
+using System.Runtime.InteropServices;
+
+namespace GrpcExplain.Kernels.Cpu;
+
+/// <summary>Packs rows [m0, m0+mc) x depth [k0, k0+kc) of A into slivers of MR rows, each [kc][MR], zero-padded.</summary>
+internal unsafe interface IPackA
+{
+    void Pack(int m0, int mc, int k0, int kc, float* dst);
+}
+
+/// <summary>Packs depth [k0, k0+kc) x columns [j0, j0+nc) of B into slivers of NR columns, each [kc][NR], zero-padded.</summary>
+internal unsafe interface IPackB
+{
+    void Pack(int k0, int kc, int j0, int nc, float* dst);
+}
+
+/// <summary>Writes (or adds) a finished MR x NR tile, of which rows x cols are real, to C.</summary>
+internal unsafe interface IStoreC
+{
+    void Store(int m0, int rows, int j0, int cols, float* tile, bool accumulate);
+}
+
+/// <summary>
+/// C[M x N] = A[M x K] · B[K x N] in the GotoBLAS/BLIS style: operands are packed block by block by
+/// the caller's packers (which is where convolutions do their im2col gathers and channel scales), a
+/// register-blocked MR x NR micro-kernel runs over the packed slivers, and a storer places each
+/// tile (scattering, scaling or accumulating as the convolution needs). Column blocks go to threads.
+/// </summary>
+internal static unsafe class Gemm
+{
+    public const int MR = MicroKernels.MR, NR = MicroKernels.NR;
+
+    /// <summary>Depth of a packed block: a B sliver (KC x NR) and an A sliver stay in L1/L2.</summary>
+    public const int KC = 256;
+
+    /// <summary>Columns per task: the packed B block (KC x NC) stays in L2.</summary>
+    public const int NC = 192;
+
+    /// <summary>Most rows per task: the packed A block (MC x KC) stays in L2.</summary>
+    public const int MC = 384;
+
+    public static void Run<TA, TB, TC>(CpuBackend cpu, int m, int n, int k, TA a, TB b, TC c)
+        where TA : unmanaged, IPackA where TB : unmanaged, IPackB where TC : unmanaged, IStoreC
+    {
+        if (m == 0 || n == 0) return;
+        // Enough column blocks to give every thread work, as wide as NC allows.
+        int nc = Math.Min(NC, RoundUp(CeilDiv(n, cpu.Threads), NR));
+        int nBlocks = CeilDiv(n, nc);
+        int mBlocks = CeilDiv(m, MC);
+        if (nBlocks < cpu.Threads && m >= 2 * MR * cpu.Threads) mBlocks = Math.Max(mBlocks, cpu.Threads);
+        int mc = RoundUp(CeilDiv(m, mBlocks), MR);
+        mBlocks = CeilDiv(m, mc);
+        var kernel = cpu.Isa == CpuIsa.Avx512 ? MicroKernels.ForAvx512 : MicroKernels.ForVector256;
+
+        cpu.For(mBlocks * nBlocks, task =>
+        {
+            int m0 = task % mBlocks * mc, j0 = task / mBlocks * nc;
+            int rows = Math.Min(mc, m - m0), cols = Math.Min(nc, n - j0);
+            var buffers = Buffers.ForThisThread(mc, nc);
+            float* aBlock = buffers.A, bBlock = buffers.B, tile = buffers.Tile;
+            if (k == 0)
+            {
+                new Span<float>(tile, MR * NR).Clear();
+                for (int i = 0; i < rows; i += MR)
+                    for (int j = 0; j < cols; j += NR) c.Store(m0 + i, Math.Min(MR, rows - i), j0 + j, Math.Min(NR, cols - j), tile, false);
+                return;
+            }
+            for (int k0 = 0; k0 < k; k0 += KC)
+            {
+                int kc = Math.Min(KC, k - k0);
+                b.Pack(k0, kc, j0, cols, bBlock);
+                a.Pack(m0, rows, k0, kc, aBlock);
+                for (int i = 0; i < rows; i += MR)
+                    for (int j = 0; j < cols; j += NR)
+                    {
+                        kernel(kc, aBlock + (long)i * kc, bBlock + (long)j * kc, tile);
+                        c.Store(m0 + i, Math.Min(MR, rows - i), j0 + j, Math.Min(NR, cols - j), tile, k0 > 0);
+                    }
+            }
+        }, (long)Math.Min(m, mc) * Math.Min(n, nc) * k);
+    }
+
+    public static int CeilDiv(int a, int b) => (a + b - 1) / b;
+    public static int RoundUp(int a, int b) => CeilDiv(a, b) * b;
+
+    /// <summary>64-byte aligned packing buffers, one set per worker thread, grown on demand.</summary>
+    private sealed class Buffers
+    {
+        [ThreadStatic] private static Buffers? _mine;
+        private nuint _aCapacity, _bCapacity;
+        public float* A, B, Tile;
+
+        public static Buffers ForThisThread(int mc, int nc)
+        {
+            var buf = _mine ??= new Buffers();
+            buf.Ensure(ref buf.A, ref buf._aCapacity, (nuint)(RoundUp(mc, MR) * KC));
+            buf.Ensure(ref buf.B, ref buf._bCapacity, (nuint)(RoundUp(nc, NR) * KC));
+            if (buf.Tile == null) buf.Tile = (float*)NativeMemory.AlignedAlloc(MR * NR * sizeof(float), 64);
+            return buf;
+        }
+
+        private void Ensure(ref float* p, ref nuint capacity, nuint floats)
+        {
+            if (capacity >= floats) return;
+            NativeMemory.AlignedFree(p);
+            p = (float*)NativeMemory.AlignedAlloc(floats * sizeof(float), 64);
+            capacity = floats;
+        }
+    }
+}
