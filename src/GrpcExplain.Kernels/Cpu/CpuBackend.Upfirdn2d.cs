@@ -1,3 +1,5 @@
+using System.Buffers;
+
 namespace GrpcExplain.Kernels.Cpu;
 
 public sealed partial class CpuBackend
@@ -12,14 +14,47 @@ public sealed partial class CpuBackend
         Upfirdn2d(D(dy), dy.Shape, D(dx), dx.Shape, p.Adjoint(h, w));
     }
 
+    /// <summary>
+    /// Polyphase: for every output row and column the few input pixels (and taps) that reach it are
+    /// listed once per call, so the inner loops skip the inserted zeros and the padding entirely.
+    /// A separable filter runs as a horizontal then a vertical 1-D pass, the vertical one as row AXPYs.
+    /// </summary>
     private void Upfirdn2d(float[] x, Shape xShape, float[] y, Shape yShape, Upfirdn2dParams p)
     {
         var (n, c, h, w) = xShape.Nchw;
         var (_, _, oh, ow) = yShape.Nchw;
         var f = p.Filter;
-        // Pre-flip and scale the taps once: y[oy, ox] = Σ u[oy·down + ty − pad, ...]·tap[ty, tx].
-        var taps = new float[f.Taps.Length];
-        for (int t = 0; t < taps.Length; t++) taps[t] = f.Taps[taps.Length - 1 - t] * p.Gain;
+        var rows = PolyphaseTaps.Of(oh, h, p.Up, p.Down, p.PadY0, f.Height);
+        var cols = PolyphaseTaps.Of(ow, w, p.Up, p.Down, p.PadX0, f.Width);
+        if (f.Factors is { } factors)
+        {
+            float[] fy = factors.Y.Select(v => v * p.Gain).ToArray(), fx = factors.X;
+            For(n * c, plane =>
+            {
+                var src = x.AsSpan(plane * h * w, h * w);
+                var dst = y.AsSpan(plane * oh * ow, oh * ow);
+                var inter = ArrayPool<float>.Shared.Rent(h * ow);
+                for (int r = 0; r < h; r++)
+                {
+                    var srcRow = src.Slice(r * w, w);
+                    for (int ox = 0; ox < ow; ox++)
+                    {
+                        float acc = 0;
+                        for (int e = cols.Start[ox]; e < cols.Start[ox + 1]; e++) acc += srcRow[cols.Source[e]] * fx[cols.Tap[e]];
+                        inter[r * ow + ox] = acc;
+                    }
+                }
+                for (int oy = 0; oy < oh; oy++)
+                {
+                    var dstRow = dst.Slice(oy * ow, ow);
+                    dstRow.Clear();
+                    for (int e = rows.Start[oy]; e < rows.Start[oy + 1]; e++)
+                        Simd.Axpy(fy[rows.Tap[e]], inter.AsSpan(rows.Source[e] * ow, ow), dstRow);
+                }
+                ArrayPool<float>.Shared.Return(inter);
+            }, (long)oh * ow * (f.Height + f.Width));
+            return;
+        }
         For(n * c, plane =>
         {
             var src = x.AsSpan(plane * h * w, h * w);
@@ -28,20 +63,38 @@ public sealed partial class CpuBackend
                 for (int ox = 0; ox < ow; ox++)
                 {
                     float acc = 0;
-                    for (int ty = 0; ty < f.Height; ty++)
-                    {
-                        int uy = oy * p.Down + ty - p.PadY0;
-                        if (uy < 0 || uy >= h * p.Up || uy % p.Up != 0) continue;
-                        int row = uy / p.Up * w;
-                        for (int tx = 0; tx < f.Width; tx++)
-                        {
-                            int ux = ox * p.Down + tx - p.PadX0;
-                            if (ux < 0 || ux >= w * p.Up || ux % p.Up != 0) continue;
-                            acc += src[row + ux / p.Up] * taps[ty * f.Width + tx];
-                        }
-                    }
-                    dst[oy * ow + ox] = acc;
+                    for (int ey = rows.Start[oy]; ey < rows.Start[oy + 1]; ey++)
+                        for (int ex = cols.Start[ox]; ex < cols.Start[ox + 1]; ex++)
+                            acc += src[rows.Source[ey] * w + cols.Source[ex]] * f.Taps[rows.Tap[ey] * f.Width + cols.Tap[ex]];
+                    dst[oy * ow + ox] = acc * p.Gain;
                 }
-        }, (long)oh * ow * taps.Length);
+        }, (long)oh * ow * f.Taps.Length);
+    }
+
+    /// <summary>
+    /// For each output index o along one axis, entries Start[o]..Start[o+1] give the input index and the
+    /// filter tap (already flipped: upfirdn2d convolves) of every input sample that reaches it.
+    /// </summary>
+    private sealed record PolyphaseTaps(int[] Start, int[] Source, int[] Tap)
+    {
+        public static PolyphaseTaps Of(int outSize, int inSize, int up, int down, int pad0, int taps)
+        {
+            var start = new int[outSize + 1];
+            var source = new List<int>();
+            var tap = new List<int>();
+            for (int o = 0; o < outSize; o++)
+            {
+                start[o] = source.Count;
+                for (int t = 0; t < taps; t++)
+                {
+                    int u = o * down + t - pad0; // position in the zero-inserted input
+                    if (u < 0 || u >= inSize * up || u % up != 0) continue;
+                    source.Add(u / up);
+                    tap.Add(taps - 1 - t);
+                }
+            }
+            start[outSize] = source.Count;
+            return new PolyphaseTaps(start, [.. source], [.. tap]);
+        }
     }
 }

@@ -17,16 +17,20 @@ public sealed class FirFilter
     public int Height { get; }
     public int Width { get; }
 
+    /// <summary>The 1-D factors (vertical, horizontal) when the filter is their outer product, else null.</summary>
+    public (float[] Y, float[] X)? Factors { get; internal init; }
+
     /// <summary>Outer product of a 1-D kernel with itself, normalised to sum 1 (setup_filter).</summary>
     public static FirFilter Separable(params float[] kernel)
     {
         ArgumentNullException.ThrowIfNull(kernel);
         int k = kernel.Length;
-        var taps = new float[k * k];
         double sum = 0;
-        for (int i = 0; i < k; i++) for (int j = 0; j < k; j++) sum += (double)kernel[i] * kernel[j];
-        for (int i = 0; i < k; i++) for (int j = 0; j < k; j++) taps[i * k + j] = (float)(kernel[i] * kernel[j] / sum);
-        return new FirFilter(taps, k, k);
+        foreach (var v in kernel) sum += v;
+        var factor = kernel.Select(v => (float)(v / sum)).ToArray();
+        var taps = new float[k * k];
+        for (int i = 0; i < k; i++) for (int j = 0; j < k; j++) taps[i * k + j] = factor[i] * factor[j];
+        return new FirFilter(taps, k, k) { Factors = (factor, factor) };
     }
 
     /// <summary>StyleGAN2's resampling filter: [1, 3, 3, 1] ⊗ [1, 3, 3, 1] / 64.</summary>
@@ -77,7 +81,7 @@ public sealed record Upfirdn2dParams(int Up = 1, int Down = 1, int PadX0 = 0, in
     {
         var t = new float[f.Taps.Length];
         for (int i = 0; i < t.Length; i++) t[i] = f.Taps[t.Length - 1 - i];
-        return new FirFilter(t, f.Height, f.Width);
+        return new FirFilter(t, f.Height, f.Width) { Factors = f.Factors is { } fac ? (fac.Y.Reverse().ToArray(), fac.X.Reverse().ToArray()) : null };
     }
 
     internal void Validate(Backend b, Tensor x, Tensor y, string xName = "x", string yName = "y")
