@@ -10,6 +10,7 @@ namespace GrpcExplain.Kernels.Cpu;
 /// <summary>A[m, kidx] = w[rowOffset[m] + colOffset[kidx]]·gain: a convolution weight in any layout.</summary>
 internal readonly unsafe struct WeightA(float* w, int* rowOffset, int* colOffset, int m, float gain) : IPackA
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Pack(int m0, int mc, int k0, int kc, float* dst)
     {
         for (int i = 0; i < mc; i += Gemm.MR)
@@ -37,6 +38,7 @@ internal readonly unsafe struct WeightA(float* w, int* rowOffset, int* colOffset
 internal readonly unsafe struct GatherB(float* src, int channels, int height, int width, int stride,
     int* channel, int* offY, int* offX, int ga, int gb, float* scale) : IPackB
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Pack(int k0, int kc, int j0, int nc, float* dst)
     {
         for (int s = 0; s < nc; s += Gemm.NR)
@@ -102,6 +104,7 @@ internal readonly unsafe struct GatherB(float* src, int channels, int height, in
 internal readonly unsafe struct ConvStore(float* dst, int channels, int height, int width, int stride, int offY, int offX,
     int ga, int gb, float* scale) : IStoreC
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Store(int m0, int rows, int j0, int cols, float* tile, bool accumulate)
     {
         for (int t = 0; t < cols;)
@@ -143,6 +146,7 @@ internal readonly unsafe struct ConvStore(float* dst, int channels, int height, 
 /// <summary>A[m, (n, p)] = map[n, m, p]·scale[n, m]: an output gradient as the left operand of a weight gradient.</summary>
 internal readonly unsafe struct MapRowsA(float* map, int channels, int pixels, float* scale) : IPackA
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Pack(int m0, int mc, int k0, int kc, float* dst)
     {
         for (int i = 0; i < mc; i += Gemm.MR)
@@ -176,6 +180,7 @@ internal readonly unsafe struct MapRowsA(float* map, int channels, int pixels, f
 internal readonly unsafe struct GatherTransposedB(float* x, int channels, int height, int width, int kernel,
     int stride, int padding, int outHeight, int outWidth, float* scale) : IPackB
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Pack(int k0, int kc, int j0, int nc, float* dst)
     {
         int kk2 = kernel * kernel, cols = channels * kk2;
@@ -211,6 +216,7 @@ internal readonly unsafe struct GatherTransposedB(float* x, int channels, int he
 /// <summary>C[co, (ci, ky, kx)]·gain into a weight stored [co, ci, k, k], or [ci, co, k, k] when transposed.</summary>
 internal readonly unsafe struct WeightStore(float* dw, int outChannels, int inChannels, int taps, bool transposed, float gain) : IStoreC
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Store(int m0, int rows, int j0, int cols, float* tile, bool accumulate)
     {
         for (int r = 0; r < rows; r++)

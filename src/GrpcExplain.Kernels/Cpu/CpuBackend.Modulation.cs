@@ -9,7 +9,12 @@ public sealed partial class CpuBackend
         var w = D(weight);
         int kk = kh * kw;
         var w2 = new float[o * i];
-        for (int j = 0; j < w2.Length; j++) w2[j] = Simd.Dot(w.AsSpan(j * kk, kk), w.AsSpan(j * kk, kk));
+        for (int j = 0; j < w2.Length; j++)
+        {
+            float acc = 0;
+            for (int t = j * kk; t < (j + 1) * kk; t++) acc += w[t] * w[t];
+            w2[j] = acc;
+        }
         return w2;
     }
 

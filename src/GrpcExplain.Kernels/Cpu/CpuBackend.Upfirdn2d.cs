@@ -37,11 +37,23 @@ public sealed partial class CpuBackend
                 for (int r = 0; r < h; r++)
                 {
                     var srcRow = src.Slice(r * w, w);
+                    var interRow = inter.AsSpan(r * ow, ow);
+                    if (p.Up == 1 && p.Down == 1)
+                    {
+                        // Plain filtering: each tap is one shifted AXPY over the row.
+                        interRow.Clear();
+                        for (int t = 0; t < fx.Length; t++)
+                        {
+                            int shift = t - p.PadX0, lo = Math.Max(0, -shift), hi = Math.Min(ow, w - shift);
+                            if (hi > lo) Simd.Axpy(fx[fx.Length - 1 - t], srcRow.Slice(lo + shift, hi - lo), interRow.Slice(lo, hi - lo));
+                        }
+                        continue;
+                    }
                     for (int ox = 0; ox < ow; ox++)
                     {
                         float acc = 0;
                         for (int e = cols.Start[ox]; e < cols.Start[ox + 1]; e++) acc += srcRow[cols.Source[e]] * fx[cols.Tap[e]];
-                        inter[r * ow + ox] = acc;
+                        interRow[ox] = acc;
                     }
                 }
                 for (int oy = 0; oy < oh; oy++)

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace GrpcExplain.Kernels.Cpu;
@@ -36,8 +37,8 @@ internal static unsafe class Gemm
     /// <summary>Columns per task: the packed B block (KC x NC) stays in L2.</summary>
     public const int NC = 192;
 
-    /// <summary>Most rows per task: the packed A block (MC x KC) stays in L2.</summary>
-    public const int MC = 384;
+    /// <summary>Most rows per task: the slice of packed A one depth block uses (MC x KC) stays in L2.</summary>
+    public const int MC = 512;
 
     public static void Run<TA, TB, TC>(CpuBackend cpu, int m, int n, int k, TA a, TB b, TC c)
         where TA : unmanaged, IPackA where TB : unmanaged, IPackB where TC : unmanaged, IStoreC
@@ -52,32 +53,44 @@ internal static unsafe class Gemm
         mBlocks = CeilDiv(m, mc);
         var kernel = cpu.Isa == CpuIsa.Avx512 ? MicroKernels.ForAvx512 : MicroKernels.ForVector256;
 
-        cpu.For(mBlocks * nBlocks, task =>
+        // A is packed once, whole, before the column blocks share it: depth block by depth block,
+        // each holding every MR-row sliver as [kc][MR].
+        int mPadded = RoundUp(m, MR), kBlocks = CeilDiv(k, KC);
+        float* aPacked = (float*)NativeMemory.AlignedAlloc((nuint)Math.Max(1L, (long)mPadded * k) * sizeof(float), 64);
+        try
         {
-            int m0 = task % mBlocks * mc, j0 = task / mBlocks * nc;
-            int rows = Math.Min(mc, m - m0), cols = Math.Min(nc, n - j0);
-            var buffers = Buffers.ForThisThread(mc, nc);
-            float* aBlock = buffers.A, bBlock = buffers.B, tile = buffers.Tile;
-            if (k == 0)
+            cpu.For(kBlocks, kb => a.Pack(0, m, kb * KC, Math.Min(KC, k - kb * KC), aPacked + (long)kb * KC * mPadded), (long)m * KC);
+            cpu.For(mBlocks * nBlocks, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (task) =>
             {
-                new Span<float>(tile, MR * NR).Clear();
-                for (int i = 0; i < rows; i += MR)
-                    for (int j = 0; j < cols; j += NR) c.Store(m0 + i, Math.Min(MR, rows - i), j0 + j, Math.Min(NR, cols - j), tile, false);
-                return;
-            }
-            for (int k0 = 0; k0 < k; k0 += KC)
-            {
-                int kc = Math.Min(KC, k - k0);
-                b.Pack(k0, kc, j0, cols, bBlock);
-                a.Pack(m0, rows, k0, kc, aBlock);
-                for (int i = 0; i < rows; i += MR)
-                    for (int j = 0; j < cols; j += NR)
-                    {
-                        kernel(kc, aBlock + (long)i * kc, bBlock + (long)j * kc, tile);
-                        c.Store(m0 + i, Math.Min(MR, rows - i), j0 + j, Math.Min(NR, cols - j), tile, k0 > 0);
-                    }
-            }
-        }, (long)Math.Min(m, mc) * Math.Min(n, nc) * k);
+                int m0 = task % mBlocks * mc, j0 = task / mBlocks * nc;
+                int rows = Math.Min(mc, m - m0), cols = Math.Min(nc, n - j0);
+                var buffers = Buffers.ForThisThread(nc);
+                float* bBlock = buffers.B, tile = buffers.Tile;
+                if (k == 0)
+                {
+                    new Span<float>(tile, MR * NR).Clear();
+                    for (int i = 0; i < rows; i += MR)
+                        for (int j = 0; j < cols; j += NR) c.Store(m0 + i, Math.Min(MR, rows - i), j0 + j, Math.Min(NR, cols - j), tile, false);
+                    return;
+                }
+                for (int k0 = 0; k0 < k; k0 += KC)
+                {
+                    int kc = Math.Min(KC, k - k0);
+                    b.Pack(k0, kc, j0, cols, bBlock);
+                    float* aBlock = aPacked + (long)k0 * mPadded + (long)m0 * kc;
+                    for (int i = 0; i < rows; i += MR)
+                        for (int j = 0; j < cols; j += NR)
+                        {
+                            kernel(kc, aBlock + (long)i * kc, bBlock + (long)j * kc, tile);
+                            c.Store(m0 + i, Math.Min(MR, rows - i), j0 + j, Math.Min(NR, cols - j), tile, k0 > 0);
+                        }
+                }
+            }, (long)Math.Min(m, mc) * Math.Min(n, nc) * k);
+        }
+        finally
+        {
+            NativeMemory.AlignedFree(aPacked);
+        }
     }
 
     public static int CeilDiv(int a, int b) => (a + b - 1) / b;
@@ -87,13 +100,12 @@ internal static unsafe class Gemm
     private sealed class Buffers
     {
         [ThreadStatic] private static Buffers? _mine;
-        private nuint _aCapacity, _bCapacity;
-        public float* A, B, Tile;
+        private nuint _bCapacity;
+        public float* B, Tile;
 
-        public static Buffers ForThisThread(int mc, int nc)
+        public static Buffers ForThisThread(int nc)
         {
             var buf = _mine ??= new Buffers();
-            buf.Ensure(ref buf.A, ref buf._aCapacity, (nuint)(RoundUp(mc, MR) * KC));
             buf.Ensure(ref buf.B, ref buf._bCapacity, (nuint)(RoundUp(nc, NR) * KC));
             if (buf.Tile == null) buf.Tile = (float*)NativeMemory.AlignedAlloc(MR * NR * sizeof(float), 64);
             return buf;
