@@ -117,7 +117,7 @@ internal readonly unsafe struct ConvStore(float* dst, int channels, int height, 
                 float sc = scale == null ? 1f : scale[n * channels + m];
                 float* d = dst + ((long)(n * channels + m) * height + offY + a * stride) * width + offX + b * stride;
                 float* s = tile + r * Gemm.NR + t;
-                if (stride == 1) Put(s, d, len, sc, accumulate);
+                if (stride == 1) TileRow.Put(s, d, len, sc, accumulate);
                 else if (accumulate) for (int i = 0; i < len; i++) d[i * stride] += s[i] * sc;
                 else for (int i = 0; i < len; i++) d[i * stride] = s[i] * sc;
             }
@@ -125,8 +125,13 @@ internal readonly unsafe struct ConvStore(float* dst, int channels, int height, 
         }
     }
 
+}
+
+/// <summary>Writes or adds one row of a finished tile, scaled, to contiguous memory.</summary>
+internal static unsafe class TileRow
+{
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Put(float* s, float* d, int len, float sc, bool accumulate)
+    public static void Put(float* s, float* d, int len, float sc, bool accumulate)
     {
         int i = 0;
         var vs = new Vector<float>(sc);
@@ -222,10 +227,15 @@ internal readonly unsafe struct WeightStore(float* dw, int outChannels, int inCh
         for (int r = 0; r < rows; r++)
         {
             int co = m0 + r;
+            if (!transposed)
+            {
+                TileRow.Put(tile + r * Gemm.NR, dw + (long)co * inChannels * taps + j0, cols, gain, accumulate);
+                continue;
+            }
             for (int t = 0; t < cols; t++)
             {
                 int col = j0 + t, ci = col / taps, tap = col % taps;
-                long at = transposed ? ((long)ci * outChannels + co) * taps + tap : (long)co * inChannels * taps + col;
+                long at = ((long)ci * outChannels + co) * taps + tap;
                 float v = tile[r * Gemm.NR + t] * gain;
                 if (accumulate) dw[at] += v;
                 else dw[at] = v;
