@@ -1,0 +1,178 @@
+using NativeBench.Cases;
+
+namespace NativeBench;
+
+/// <summary>
+/// `native-bench kernels`: for each op and shape, every variant is validated against the reference at a
+/// reduced shape and then timed; the OpenBLAS baseline runs first so each line can show its ratio.
+/// </summary>
+internal static class KernelsCommand
+{
+    public static int Run(IReadOnlyList<string> args)
+    {
+        KernelsOptions o;
+        try
+        {
+            o = KernelsOptions.Parse(args);
+        }
+        catch (OptionsException e)
+        {
+            Console.Error.WriteLine(e.Message);
+            Console.Error.WriteLine(KernelsOptions.Usage);
+            return 2;
+        }
+        if (o.Help)
+        {
+            Console.WriteLine(KernelsOptions.Usage);
+            return 0;
+        }
+
+        var cases = StyleGan2Layers.Cases(o.Configs, o.Batches).Where(c => o.Ops is null || o.Ops.Contains(c.Case.Op)).ToList();
+        if (o.List)
+        {
+            foreach (var c in cases) Console.WriteLine($"{c.Case.Op,-26} {c.Case.ShapeName,-24} {string.Join(", ", c.Layers)}");
+            return 0;
+        }
+
+        var log = Console.Out;
+        MachineInfo.Print(log);
+        log.WriteLine($"{cases.Count} shapes of {string.Join(", ", o.Configs.Select(c => c.Name))} at batch {string.Join(", ", o.Batches)}; " +
+            $"median of {o.Timing.Repeat} samples of at least {o.Timing.MinTimeSeconds * 1e3:0.#} ms; tolerance {o.Tolerance:0e+00}");
+        log.WriteLine("variants:");
+        var variants = Variants.Create(o.Backends, o.IsaVariants, log);
+
+        var baseline = new Dictionary<(string, string, string), OpenBlasBaseline.Result>();
+        if (o.Baseline)
+        {
+            var specs = cases.Where(c => c.Case.Baseline is not null)
+                .SelectMany(c => o.Directions.Select(d => c.Case.Baseline!.Spec(c.Case.Op, d)))
+                .Prepend(OpenBlasBaseline.SgemmSpec).ToList();
+            foreach (var r in OpenBlasBaseline.Run(specs, o.Timing, log)) baseline[(r.Op, r.Direction, r.Shape)] = r;
+        }
+
+        var rows = new List<Row>();
+        if (baseline.TryGetValue(("sgemm", "forward", "M256_N1024_K2304"), out var sgemm))
+        {
+            rows.Add(BaselineRow(sgemm, 2L * 256 * 1024 * 2304, 4L * (256 * 2304 + 2304 * 1024 + 256 * 1024), 1, [], [], o.Tolerance));
+            log.WriteLine($"openblas: sgemm 256x1024x2304 at {rows[0].Gflops:F1} GFLOP/s");
+        }
+
+        var validator = new Validator();
+        foreach (var c in cases)
+        {
+            Report.PrintCaseHeader(log, c, c.Case.Reduced().ShapeName);
+            var caseRows = new List<Row>();
+            foreach (var v in variants) caseRows.AddRange(Measure(c, v, o, validator));
+            foreach (var d in o.Directions)
+                if (baseline.TryGetValue((c.Case.Op, d.Name(), c.Case.ShapeName), out var b))
+                    caseRows.Add(BaselineRow(b, c.Case.Flops(d), c.Case.Bytes(d), c.Case.Batch, c.Configs, c.Layers, o.Tolerance) with { ValidatedShape = c.Case.Reduced().ShapeName });
+            foreach (var d in o.Directions)
+            {
+                var blas = caseRows.FirstOrDefault(r => r.Backend == OpenBlasBaseline.Name && r.Direction == d.Name());
+                foreach (var r in caseRows.Where(r => r.Direction == d.Name())) Report.PrintRow(log, r, blas, o.Tolerance);
+            }
+            rows.AddRange(caseRows);
+        }
+        foreach (var v in variants) v.Backend.Dispose();
+
+        var columns = variants.Select(v => v.Name).Append(OpenBlasBaseline.Name).Where(b => rows.Any(r => r.Backend == b)).ToList();
+        Report.PrintTable(log, [.. rows.Where(r => r.Op != "sgemm")], columns);
+        Report.PrintSummary(log, [.. rows.Where(r => r.Op != "sgemm")], columns);
+        Report.PrintHeadline(log, rows);
+        if (MachineInfo.LoadAverage() is { } load) log.WriteLine($"load average at the end: {load[0]:F2} {load[1]:F2} {load[2]:F2}");
+        if (o.JsonPath is not null)
+        {
+            Row.WriteJson(o.JsonPath, rows);
+            log.WriteLine($"wrote {rows.Count} rows to {o.JsonPath}");
+        }
+
+        var inaccurate = rows.Where(r => r.Status == Row.Inaccurate).ToList();
+        if (inaccurate.Count == 0) return 0;
+        log.WriteLine();
+        log.WriteLine($"!! {inaccurate.Count} rows have an error above {o.Tolerance:0e+00}:");
+        foreach (var r in inaccurate) log.WriteLine($"!!   {r.Backend} {r.Op} {r.Direction} {r.Shape}: {r.MaxRelError:0.0e+00} at {r.ValidatedShape}");
+        return 1;
+    }
+
+    /// <summary>Validates, then times, one variant on one case in each direction; a variant that throws becomes a row saying so.</summary>
+    private static IEnumerable<Row> Measure(BenchCase c, Variant v, KernelsOptions o, Validator validator)
+    {
+        var results = new Dictionary<Direction, Row>();
+        Row Make(Direction d, string status) => new()
+        {
+            Op = c.Case.Op, Shape = c.Case.ShapeName, Backend = v.Name, Direction = d.Name(), Batch = c.Case.Batch,
+            Config = c.Configs, Layers = c.Layers, Flops = c.Case.Flops(d), Bytes = c.Case.Bytes(d), Status = status,
+            ValidatedShape = c.Case.Reduced().ShapeName,
+        };
+
+        var errors = new Dictionary<Direction, double>();
+        foreach (var d in o.Directions)
+        {
+            try
+            {
+                errors[d] = validator.MaxRelativeError(v, c.Case, d);
+            }
+            catch (Exception e) when (Failure(e) is { } row)
+            {
+                results[d] = Make(d, row.Status) with { Message = row.Message };
+            }
+        }
+
+        var toTime = o.Directions.Where(errors.ContainsKey).ToList();
+        if (toTime.Count > 0)
+        {
+            Bound? bound = null;
+            try
+            {
+                bound = c.Case.Bind(v.Backend);
+                bool forwardRan = false;
+                foreach (var d in toTime)
+                {
+                    var status = errors[d] <= o.Tolerance ? Row.Ok : Row.Inaccurate; // a NaN error is inaccurate too
+                    try
+                    {
+                        if (d == Direction.Backward && bound.BackwardNeedsForward && !forwardRan) bound.Call(Direction.Forward)();
+                        var t = Timer.Measure(bound.Call(d), v.Backend, o.Timing);
+                        forwardRan |= d == Direction.Forward;
+                        results[d] = Make(d, status) with
+                        {
+                            MaxRelError = errors[d], Ms = t.Ms, Samples = t.Samples, CallsPerSample = t.CallsPerSample,
+                            Gflops = c.Case.Flops(d) / (t.Ms * 1e6), Gbps = c.Case.Bytes(d) / (t.Ms * 1e6),
+                        };
+                    }
+                    catch (Exception e) when (Failure(e) is { } row)
+                    {
+                        results[d] = Make(d, row.Status) with { MaxRelError = errors[d], Message = row.Message };
+                    }
+                }
+            }
+            catch (Exception e) when (Failure(e) is { } row)
+            {
+                foreach (var d in toTime) results.TryAdd(d, Make(d, row.Status) with { MaxRelError = errors[d], Message = row.Message });
+            }
+            finally
+            {
+                bound?.Dispose();
+            }
+        }
+        return o.Directions.Select(d => results[d]);
+    }
+
+    /// <summary>What a variant's exception says about it; null for exceptions that should end the run.</summary>
+    private static (string Status, string Message)? Failure(Exception e) => e switch
+    {
+        NotImplementedException => (Row.NotImplemented, e.Message),
+        OutOfMemoryException or ArgumentException or InvalidOperationException or NotSupportedException
+            or PlatformNotSupportedException or IndexOutOfRangeException or ArithmeticException => (Row.Failed, $"{e.GetType().Name}: {e.Message}"),
+        _ when e.GetType().Namespace?.StartsWith("ILGPU", StringComparison.Ordinal) == true => (Row.Failed, $"{e.GetType().Name}: {e.Message}"),
+        _ => null,
+    };
+
+    private static Row BaselineRow(OpenBlasBaseline.Result r, long flops, long bytes, int batch, IReadOnlyList<string> configs, IReadOnlyList<string> layers, double tolerance) => new()
+    {
+        Op = r.Op, Shape = r.Shape, Backend = OpenBlasBaseline.Name, Direction = r.Direction, Batch = batch, Config = configs,
+        Layers = layers, Flops = flops, Bytes = bytes, Ms = r.Ms, Gflops = flops / (r.Ms * 1e6), Gbps = bytes / (r.Ms * 1e6),
+        MaxRelError = r.MaxRelError, Status = r.MaxRelError is { } e && !(e <= tolerance) ? Row.Inaccurate : Row.Ok,
+        Samples = r.Samples,
+    };
+}

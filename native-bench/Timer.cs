@@ -1,0 +1,42 @@
+using System.Diagnostics;
+using GrpcExplain.Kernels;
+
+namespace NativeBench;
+
+/// <param name="Repeat">Timed samples per row; the row reports their median.</param>
+/// <param name="MinTimeSeconds">How long one sample lasts at least: short calls are repeated inside it.</param>
+internal sealed record TimingOptions(int Repeat, double MinTimeSeconds);
+
+internal readonly record struct Timing(double Ms, int Samples, int CallsPerSample);
+
+internal static class Timer
+{
+    /// <summary>
+    /// One warm-up call (JIT, caches, lazily allocated scratch), one call to estimate the duration, then
+    /// samples of enough calls to last the minimum time each; every sample ends with the backend
+    /// synchronized, so queued GPU work is inside the clock. Calls of a quarter second or more average
+    /// out their own noise and take at most three samples, so full runs stay short.
+    /// </summary>
+    public static Timing Measure(Action call, Backend backend, TimingOptions o)
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        Run(call, backend, 1);
+        double estimate = Run(call, backend, 1);
+        int calls = (int)Math.Clamp(Math.Ceiling(o.MinTimeSeconds / Math.Max(estimate, 1e-7)), 1, 1_000_000);
+        int samples = estimate >= 0.25 ? Math.Min(o.Repeat, 3) : o.Repeat;
+        var perCall = new double[samples];
+        for (int s = 0; s < samples; s++) perCall[s] = Run(call, backend, calls) / calls;
+        Array.Sort(perCall);
+        double median = samples % 2 == 1 ? perCall[samples / 2] : (perCall[samples / 2 - 1] + perCall[samples / 2]) / 2;
+        return new Timing(median * 1e3, samples, calls);
+    }
+
+    private static double Run(Action call, Backend backend, int calls)
+    {
+        var clock = Stopwatch.StartNew();
+        for (int i = 0; i < calls; i++) call();
+        backend.Synchronize();
+        return clock.Elapsed.TotalSeconds;
+    }
+}
