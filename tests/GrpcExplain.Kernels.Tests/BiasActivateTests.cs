@@ -43,7 +43,7 @@ public sealed class BiasActivateTests(BackendPool pool)
     }
 
     private static double[] ReferenceY(BiasActivateCase c, Data d) =>
-        Reference.BiasActivateForward(d.X, c.XShape, d.Bias, d.Noise, c.NoiseBatch, d.Strength, c.P);
+        ReferenceCache.Get("biasact y " + c.Name, () => Reference.BiasActivateForward(d.X, c.XShape, d.Bias, d.Noise, c.NoiseBatch, d.Strength, c.P));
 
     /// <summary>The inputs on the backend: bias, noise and strength (null when the case has none).</summary>
     private static (Tensor? Bias, Tensor? Noise, Tensor? Strength) Upload(Backend b, BiasActivateCase c, Data d) =>

@@ -49,7 +49,7 @@ public sealed class Conv2dTests(BackendPool pool)
         using var w = b.Upload(TestData.ToFloat(wd), c.WShape);
         using var y = b.Sentinel(c.YShape);
         b.Conv2dForward(x, w, y, c.P);
-        Accuracy.AssertClose("y", b.Download(y), Reference.Conv2dForward(xd, c.XShape, wd, c.WShape, c.P), y.Shape);
+        Accuracy.AssertClose("y", b.Download(y), ReferenceCache.Get("conv y " + c.Name, () => Reference.Conv2dForward(xd, c.XShape, wd, c.WShape, c.P)), y.Shape);
     }
 
     [Theory, MemberData(nameof(Cases))]
@@ -57,7 +57,7 @@ public sealed class Conv2dTests(BackendPool pool)
     {
         var c = OpCases.Find(All, @case);
         var (xd, wd, dyd) = Make(c);
-        var (dxRef, dwRef) = Reference.Conv2dBackward(xd, c.XShape, wd, c.WShape, dyd, c.P);
+        var (dxRef, dwRef) = ReferenceCache.Get("conv grads " + c.Name, () => Reference.Conv2dBackward(xd, c.XShape, wd, c.WShape, dyd, c.P));
         using var lease = pool.Acquire(backend);
         var b = lease.Backend;
         using var x = b.Upload(TestData.ToFloat(xd), c.XShape);

@@ -34,7 +34,7 @@ public sealed class FullyConnectedTests(BackendPool pool)
     }
 
     private static double[] ReferenceY(FullyConnectedCase c, Data d) =>
-        Reference.FullyConnectedForward(d.X, d.W, d.B, c.N, c.In, c.Out, c.P);
+        ReferenceCache.Get("fc y " + c.Name, () => Reference.FullyConnectedForward(d.X, d.W, d.B, c.N, c.In, c.Out, c.P));
 
     [Theory, MemberData(nameof(Cases))]
     public void Forward(string backend, string @case)
