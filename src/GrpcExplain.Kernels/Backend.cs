@@ -31,6 +31,16 @@ public abstract partial class Backend : IDisposable
         return t;
     }
 
+    /// <summary>Overwrites an existing tensor with host values (new weights after an optimiser step, say).</summary>
+    public void Upload(ReadOnlySpan<float> values, Tensor destination)
+    {
+        Check.Owned(this, "Upload", nameof(destination), destination);
+        if (values.Length != destination.Length)
+            throw new ArgumentException($"Upload: {values.Length} values do not fill tensor {destination.Shape} ({destination.Length} elements).", nameof(values));
+        UploadCore(values, destination);
+        Wrote(destination);
+    }
+
     /// <summary>Copies the tensor to host memory, waiting for pending work.</summary>
     public void Download(Tensor tensor, Span<float> destination)
     {
@@ -55,7 +65,9 @@ public abstract partial class Backend : IDisposable
     public void FullyConnectedForward(Tensor x, Tensor weight, Tensor? bias, Tensor y, FullyConnectedParams p)
     {
         p.Validate(this, x, weight, bias, y);
+        Check.NoAlias("FullyConnected", [("y", y)], ("x", x), ("weight", weight), ("bias", bias));
         FullyConnectedForwardCore(x, weight, bias, y, p);
+        Wrote(y);
     }
 
     /// <summary>y is the forward output (its sign gives the leaky ReLU's slope).</summary>
@@ -69,7 +81,9 @@ public abstract partial class Backend : IDisposable
         Check.Shape("FullyConnected", "dx", dx, x.Shape, "same as x");
         Check.Shape("FullyConnected", "dWeight", dWeight, weight.Shape, "same as weight");
         Check.Shape("FullyConnected", "dBias", dBias, new Shape(weight.Shape[0]), "out_features");
+        Check.NoAlias("FullyConnected", [("dx", dx), ("dWeight", dWeight), ("dBias", dBias)], ("x", x), ("weight", weight), ("y", y));
         FullyConnectedBackwardCore(x, weight, y, dy, dx, dWeight, dBias, p);
+        Wrote(dx, dWeight, dBias);
     }
 
     // 2. normalize_2nd_moment -------------------------------------------------------------------
@@ -77,14 +91,17 @@ public abstract partial class Backend : IDisposable
     public void Normalize2ndMomentForward(Tensor x, Tensor y)
     {
         Normalize2ndMoment.Validate(this, x, y);
+        Check.NoAlias("Normalize2ndMoment", [("y", y)], ("x", x));
         Normalize2ndMomentForwardCore(x, y);
+        Wrote(y);
     }
 
     public void Normalize2ndMomentBackward(Tensor x, Tensor dy, Tensor dx)
     {
-        Normalize2ndMoment.Validate(this, x, dx, dy);
-        Check.That(!ReferenceEquals(x, dx), "Normalize2ndMoment", "dx", "dx must not alias x.");
+        Normalize2ndMoment.Validate(this, x, dx, dy, "dx");
+        Check.NoAlias("Normalize2ndMoment", [("dx", dx)], ("x", x), ("dy", dy));
         Normalize2ndMomentBackwardCore(x, dy, dx);
+        Wrote(dx);
     }
 
     // 3, 4. Modulated convolution ---------------------------------------------------------------
@@ -92,7 +109,9 @@ public abstract partial class Backend : IDisposable
     public void ModulatedConv2dForward(Tensor x, Tensor weight, Tensor styles, Tensor y, ModulatedConv2dParams p)
     {
         p.Validate(this, x, weight, styles, y);
+        Check.NoAlias("ModulatedConv2d", [("y", y)], ("x", x), ("weight", weight), ("styles", styles));
         ModulatedConv2dForwardCore(x, weight, styles, y, p);
+        Wrote(y);
     }
 
     /// <summary>y is the forward output (demodulation's gradient is computed from it).</summary>
@@ -106,7 +125,9 @@ public abstract partial class Backend : IDisposable
         Check.Shape(op, "dx", dx, x.Shape, "same as x");
         Check.Shape(op, "dWeight", dWeight, weight.Shape, "same as weight");
         Check.Shape(op, "dStyles", dStyles, styles.Shape, "same as styles");
+        Check.NoAlias(op, [("dx", dx), ("dWeight", dWeight), ("dStyles", dStyles)], ("x", x), ("weight", weight), ("styles", styles), ("y", y));
         ModulatedConv2dBackwardCore(x, weight, styles, y, dy, dx, dWeight, dStyles, p);
+        Wrote(dx, dWeight, dStyles);
     }
 
     // Plain convolution -------------------------------------------------------------------------
@@ -114,8 +135,9 @@ public abstract partial class Backend : IDisposable
     public void Conv2dForward(Tensor x, Tensor weight, Tensor y, Conv2dParams p)
     {
         p.Validate(this, x, weight, y);
-        Check.That(!ReferenceEquals(x, y), "Conv2d", "y", "y must not alias x.");
+        Check.NoAlias("Conv2d", [("y", y)], ("x", x), ("weight", weight));
         Conv2dForwardCore(x, weight, y, p);
+        Wrote(y);
     }
 
     public void Conv2dBackward(Tensor x, Tensor weight, Tensor dy, Tensor? dx, Tensor? dWeight, Conv2dParams p)
@@ -126,7 +148,9 @@ public abstract partial class Backend : IDisposable
         Check.Owned(this, "Conv2d", "dWeight", dWeight);
         Check.Shape("Conv2d", "dx", dx, x.Shape, "same as x");
         Check.Shape("Conv2d", "dWeight", dWeight, weight.Shape, "same as weight");
+        Check.NoAlias("Conv2d", [("dx", dx), ("dWeight", dWeight)], ("x", x), ("weight", weight));
         Conv2dBackwardCore(x, weight, dy, dx, dWeight, p);
+        Wrote(dx, dWeight);
     }
 
     // 5. upfirdn2d ------------------------------------------------------------------------------
@@ -135,6 +159,7 @@ public abstract partial class Backend : IDisposable
     {
         p.Validate(this, x, y);
         Upfirdn2dForwardCore(x, y, p);
+        Wrote(y);
     }
 
     /// <summary>dx has the forward input's shape, dy the forward output's.</summary>
@@ -142,6 +167,7 @@ public abstract partial class Backend : IDisposable
     {
         p.Validate(this, dx, dy, "dx", "dy");
         Upfirdn2dBackwardCore(dy, dx, p);
+        Wrote(dx);
     }
 
     // 6. Fused epilogue -------------------------------------------------------------------------
@@ -149,7 +175,9 @@ public abstract partial class Backend : IDisposable
     public void BiasActivateForward(Tensor x, Tensor? bias, Tensor? noise, Tensor? noiseStrength, Tensor y, BiasActivateParams p)
     {
         p.Validate(this, x, bias, noise, noiseStrength, y);
+        Check.NoAlias("BiasActivate", [("y", y)], ("bias", bias), ("noise", noise), ("noise_strength", noiseStrength));
         BiasActivateForwardCore(x, bias, noise, noiseStrength, y, p);
+        Wrote(y);
     }
 
     /// <summary>y is the forward output; dx may be dy itself (in place).</summary>
@@ -157,7 +185,7 @@ public abstract partial class Backend : IDisposable
         Tensor? dx, Tensor? dBias, Tensor? dNoise, Tensor? dNoiseStrength, BiasActivateParams p)
     {
         const string op = "BiasActivate";
-        p.Validate(this, y, null, noise, noiseStrength, y, dy);
+        p.Validate(this, y, null, noise, noiseStrength, y, dy, "y");
         Check.Distinct(op, ("dBias", dBias), ("dNoise", dNoise), ("dNoiseStrength", dNoiseStrength), ("dy", dy));
         foreach (var (n, t) in new[] { ("dx", dx), ("dBias", dBias), ("dNoise", dNoise), ("dNoiseStrength", dNoiseStrength) }) Check.Owned(this, op, n, t);
         Check.Shape(op, "dx", dx, y.Shape, "same as y");
@@ -166,7 +194,10 @@ public abstract partial class Backend : IDisposable
         Check.That(dNoiseStrength is null || noise is not null, op, "dNoiseStrength", "dNoiseStrength needs the noise tensor.");
         if (noise is not null) Check.Shape(op, "dNoise", dNoise, noise.Shape, "same as noise");
         Check.Shape(op, "dNoiseStrength", dNoiseStrength, new Shape(1), "one scalar");
+        Check.NoAlias(op, [("dx", dx), ("dBias", dBias), ("dNoise", dNoise), ("dNoiseStrength", dNoiseStrength)], ("y", y), ("noise", noise), ("noise_strength", noiseStrength));
+        Check.NoAlias(op, [("dBias", dBias), ("dNoise", dNoise), ("dNoiseStrength", dNoiseStrength)], ("dx", dx));
         BiasActivateBackwardCore(y, dy, noise, noiseStrength, dx, dBias, dNoise, dNoiseStrength, p);
+        Wrote(dx, dBias, dNoise, dNoiseStrength);
     }
 
     // 7. Reductions -----------------------------------------------------------------------------
@@ -175,12 +206,20 @@ public abstract partial class Backend : IDisposable
     {
         SumOverBatchAndSpace.Validate(this, x, y);
         SumOverBatchAndSpaceForwardCore(x, y);
+        Wrote(y);
     }
 
     public void SumOverBatchAndSpaceBackward(Tensor dy, Tensor dx)
     {
         SumOverBatchAndSpace.Validate(this, dx, dy, "dx", "dy");
         SumOverBatchAndSpaceBackwardCore(dy, dx);
+        Wrote(dx);
+    }
+
+    /// <summary>Marks tensors as changed, so backends can tell when something derived from one (packed weights) is stale.</summary>
+    private static void Wrote(params Tensor?[] outputs)
+    {
+        foreach (var t in outputs) t?.Touch();
     }
 
     // What each backend implements --------------------------------------------------------------

@@ -18,6 +18,11 @@ public abstract class Tensor : IDisposable
     public int Length => Shape.Length;
     public bool IsDisposed { get; private set; }
 
+    /// <summary>Counts the writes through <see cref="Backend"/>: caches of derived data compare it.</summary>
+    internal long Version { get; private set; }
+
+    internal void Touch() => Version++;
+
     public void Dispose()
     {
         if (IsDisposed) return;

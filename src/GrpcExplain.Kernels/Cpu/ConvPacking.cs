@@ -13,19 +13,20 @@ internal readonly unsafe struct WeightA(float* w, int* rowOffset, int* colOffset
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Pack(int m0, int mc, int k0, int kc, float* dst)
     {
+        var rows = stackalloc float*[Gemm.MR];
         for (int i = 0; i < mc; i += Gemm.MR)
         {
             float* sliver = dst + (long)i * kc;
-            for (int r = 0; r < Gemm.MR; r++)
+            int real = Math.Min(Gemm.MR, Math.Min(mc - i, m - m0 - i));
+            for (int r = 0; r < real; r++) rows[r] = w + rowOffset[m0 + i + r];
+            // Depth outer, rows inner: the sliver is written in order.
+            for (int kk = 0; kk < kc; kk++)
             {
-                int row = m0 + i + r;
-                if (row >= m || i + r >= mc)
-                {
-                    for (int kk = 0; kk < kc; kk++) sliver[kk * Gemm.MR + r] = 0;
-                    continue;
-                }
-                float* src = w + rowOffset[row];
-                for (int kk = 0; kk < kc; kk++) sliver[kk * Gemm.MR + r] = src[colOffset[k0 + kk]] * gain;
+                int at = colOffset[k0 + kk];
+                float* d = sliver + kk * Gemm.MR;
+                int r = 0;
+                for (; r < real; r++) d[r] = rows[r][at] * gain;
+                for (; r < Gemm.MR; r++) d[r] = 0;
             }
         }
     }

@@ -21,7 +21,7 @@ public sealed unsafe partial class CpuBackend
             }
         fixed (int* ro = rowOffset, cof = colOffset, chp = channel, oyp = offY, oxp = offX)
             Gemm.Run(this, co, n * oh * ow, ci * kk,
-                new WeightA(P(weight), ro, cof, co, g.Gain),
+                PackedWeight(weight, $"forward {g}", co, ci * kk, new WeightA(P(weight), ro, cof, co, g.Gain)),
                 new GatherB(P(x), ci, h, w, g.Stride, chp, oyp, oxp, oh, ow, P(inScale)),
                 new ConvStore(P(y), co, oh, ow, 1, 0, 0, oh, ow, P(outScale)));
     }
@@ -57,7 +57,7 @@ public sealed unsafe partial class CpuBackend
                         }
                 fixed (int* ro = rowOffset, cof = colOffset, chp = channel, oyp = offY, oxp = offX)
                     Gemm.Run(this, ci, n * ga * gb, depth,
-                        new WeightA(P(weight), ro, cof, ci, g.Gain),
+                        PackedWeight(weight, $"transposed {g} phase {ry},{rx}", ci, depth, new WeightA(P(weight), ro, cof, ci, g.Gain)),
                         new GatherB(P(dy), co, oh, ow, 1, chp, oyp, oxp, ga, gb, P(dyScale)),
                         new ConvStore(P(dx), ci, h, w, s, ry, rx, ga, gb, P(dxScale)));
             }

@@ -3,7 +3,9 @@ namespace GrpcExplain.Kernels.Cpu;
 public sealed partial class CpuBackend
 {
     /// <summary>Σ_k W[o,i,k]² for every (o, i).</summary>
-    private static float[] SquaredWeightNorms(Tensor weight)
+    private float[] SquaredWeightNorms(Tensor weight) => Derived(weight, "squared norms", () => ComputeSquaredWeightNorms(weight));
+
+    private static float[] ComputeSquaredWeightNorms(Tensor weight)
     {
         var (o, i, kh, kw) = weight.Shape.Nchw;
         var w = D(weight);

@@ -43,8 +43,34 @@ internal static unsafe class Gemm
     /// <summary>Most rows per task: the slice of packed A one depth block uses (MC x KC) stays in L2.</summary>
     public const int MC = 512;
 
+    /// <summary>C = A·B, packing A for this call only.</summary>
     public static void Run<TA, TB, TC>(CpuBackend cpu, int m, int n, int k, TA a, TB b, TC c)
         where TA : unmanaged, IPackA where TB : unmanaged, IPackB where TC : unmanaged, IStoreC
+    {
+        if (m == 0 || n == 0) return;
+        var packed = PackA(cpu, m, k, a);
+        Run(cpu, m, n, k, packed, b, c);
+    }
+
+    /// <summary>
+    /// A packed whole, depth block by depth block, each holding every MR-row sliver as [kc][MR]; the
+    /// column blocks then share it. Weights keep theirs between calls (CpuBackend's packed-weight cache).
+    /// </summary>
+    public static float[] PackA<TA>(CpuBackend cpu, int m, int k, TA a) where TA : unmanaged, IPackA
+    {
+        int mPadded = RoundUp(m, MR), kBlocks = CeilDiv(k, KC);
+        var packed = GC.AllocateUninitializedArray<float>(Math.Max(1, mPadded * k), pinned: true);
+        fixed (float* p = packed)
+        {
+            float* pp = p;
+            cpu.For(kBlocks, kb => a.Pack(0, m, kb * KC, Math.Min(KC, k - kb * KC), pp + (long)kb * KC * mPadded), (long)m * KC);
+        }
+        return packed;
+    }
+
+    /// <summary>C = A·B with A packed by <see cref="PackA"/>.</summary>
+    public static void Run<TB, TC>(CpuBackend cpu, int m, int n, int k, float[] packedA, TB b, TC c)
+        where TB : unmanaged, IPackB where TC : unmanaged, IStoreC
     {
         if (m == 0 || n == 0) return;
         // Enough column blocks to give every thread work, as wide as NC allows.
@@ -54,15 +80,12 @@ internal static unsafe class Gemm
         if (nBlocks < cpu.Threads && m >= 2 * MR * cpu.Threads) mBlocks = Math.Max(mBlocks, cpu.Threads);
         int mc = RoundUp(CeilDiv(m, mBlocks), MR);
         mBlocks = CeilDiv(m, mc);
+        int mPadded = RoundUp(m, MR);
         var kernel = cpu.Isa == CpuIsa.Avx512 ? MicroKernels.ForAvx512 : MicroKernels.ForVector256;
 
-        // A is packed once, whole, before the column blocks share it: depth block by depth block,
-        // each holding every MR-row sliver as [kc][MR].
-        int mPadded = RoundUp(m, MR), kBlocks = CeilDiv(k, KC);
-        float* aPacked = (float*)NativeMemory.AlignedAlloc((nuint)Math.Max(1L, (long)mPadded * k) * sizeof(float), 64);
-        try
+        fixed (float* aPacked = packedA)
         {
-            cpu.For(kBlocks, kb => a.Pack(0, m, kb * KC, Math.Min(KC, k - kb * KC), aPacked + (long)kb * KC * mPadded), (long)m * KC);
+            float* ap = aPacked;
             cpu.For(mBlocks * nBlocks, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (task) =>
             {
                 int m0 = task % mBlocks * mc, j0 = task / mBlocks * nc;
@@ -80,7 +103,7 @@ internal static unsafe class Gemm
                 {
                     int kc = Math.Min(KC, k - k0);
                     b.Pack(k0, kc, j0, cols, bBlock);
-                    float* aBlock = aPacked + (long)k0 * mPadded + (long)m0 * kc;
+                    float* aBlock = ap + (long)k0 * mPadded + (long)m0 * kc;
                     for (int i = 0; i < rows; i += MR)
                         for (int j = 0; j < cols; j += NR)
                         {
@@ -89,10 +112,6 @@ internal static unsafe class Gemm
                         }
                 }
             }, (long)Math.Min(m, mc) * Math.Min(n, nc) * k);
-        }
-        finally
-        {
-            NativeMemory.AlignedFree(aPacked);
         }
     }
 

@@ -12,13 +12,13 @@ public sealed record BiasActivateParams(float Slope = 0.2f, float Gain = 1.41421
     public static BiasActivateParams Linear(float clamp = -1f) => new(1f, 1f, clamp);
     public static BiasActivateParams Relu { get; } = new(0f, 1f);
 
-    internal void Validate(Backend b, Tensor x, Tensor? bias, Tensor? noise, Tensor? strength, Tensor y, Tensor? dy = null)
+    internal void Validate(Backend b, Tensor x, Tensor? bias, Tensor? noise, Tensor? strength, Tensor y, Tensor? dy = null, string xName = "x")
     {
         const string op = "BiasActivate";
-        foreach (var (n, t) in new[] { ("x", x), ("bias", bias), ("noise", noise), ("noise_strength", strength), ("y", y), ("dy", dy) })
+        foreach (var (n, t) in new[] { (xName, x), ("bias", bias), ("noise", noise), ("noise_strength", strength), ("y", y), ("dy", dy) })
             Check.Owned(b, op, n, t);
         Check.That(Gain > 0 && Slope >= 0 && float.IsFinite(Gain) && float.IsFinite(Slope), op, "p", $"gain must be positive and slope non-negative, got gain {Gain}, slope {Slope}.");
-        Check.Rank(op, "x", x, 4, "N, C, H, W");
+        Check.Rank(op, xName, x, 4, "N, C, H, W");
         var (n_, c, h, w) = x.Shape.Nchw;
         Check.Shape(op, "bias", bias, new Shape(c), "channels");
         if (noise is not null)
@@ -29,8 +29,8 @@ public sealed record BiasActivateParams(float Slope = 0.2f, float Gain = 1.41421
             Check.Shape(op, "noise", noise, new Shape(noise.Shape[0], 1, h, w), "1 or N, 1, H, W");
             Check.Shape(op, "noise_strength", strength, new Shape(1), "one scalar");
         }
-        Check.Shape(op, "y", y, x.Shape, "same as x");
-        Check.Shape(op, "dy", dy, x.Shape, "same as x");
+        Check.Shape(op, "y", y, x.Shape, $"same as {xName}");
+        Check.Shape(op, "dy", dy, x.Shape, $"same as {xName}");
     }
 }
 

@@ -6,7 +6,7 @@ internal static class Check
     public static void Owned(Backend backend, string op, string name, Tensor? t)
     {
         if (t is null) return;
-        ObjectDisposedException.ThrowIf(t.IsDisposed, t);
+        if (t.IsDisposed) throw new ObjectDisposedException(name, $"{op}: {name} was disposed.");
         if (!ReferenceEquals(t.Owner, backend))
             throw new ArgumentException($"{op}: {name} belongs to backend '{t.Owner.Name}', not '{backend.Name}'.", name);
     }
@@ -28,6 +28,15 @@ internal static class Check
     public static void That(bool condition, string op, string name, string message)
     {
         if (!condition) throw new ArgumentException($"{op}: {message}", name);
+    }
+
+    /// <summary>No output may be one of the inputs: kernels read inputs while they write outputs.</summary>
+    public static void NoAlias(string op, (string Name, Tensor? T)[] outputs, params (string Name, Tensor? T)[] inputs)
+    {
+        foreach (var o in outputs)
+            foreach (var i in inputs)
+                if (o.T is not null && ReferenceEquals(o.T, i.T))
+                    throw new ArgumentException($"{op}: {o.Name} must not be the same tensor as {i.Name}.", o.Name);
     }
 
     public static void Distinct(string op, params (string Name, Tensor? T)[] outputs)

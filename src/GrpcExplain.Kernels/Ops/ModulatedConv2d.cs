@@ -36,7 +36,7 @@ public sealed record ModulatedConv2dParams(bool Demodulate = true, bool Up = fal
         var expected = OutputShape(x.Shape, weight.Shape);
         Check.Shape(op, "y", y, expected, "N, O, Hout, Wout");
         Check.Shape(op, "dy", dy, expected, "N, O, Hout, Wout");
-        Check.That(!ReferenceEquals(x, y), op, "y", "y must not alias x.");
+        Check.NoAlias(op, [("y", y)], ("x", x));
     }
 }
 

@@ -5,12 +5,12 @@ public static class Normalize2ndMoment
 {
     public const float Epsilon = 1e-8f;
 
-    internal static void Validate(Backend b, Tensor x, Tensor y, Tensor? dy = null)
+    internal static void Validate(Backend b, Tensor x, Tensor y, Tensor? dy = null, string yName = "y")
     {
         const string op = "Normalize2ndMoment";
-        foreach (var (n, t) in new[] { ("x", x), ("y", y), ("dy", dy) }) Check.Owned(b, op, n, t);
+        foreach (var (n, t) in new[] { ("x", x), (yName, y), ("dy", dy) }) Check.Owned(b, op, n, t);
         Check.Rank(op, "x", x, 2, "batch, features");
-        Check.Shape(op, "y", y, x.Shape, "same as x");
+        Check.Shape(op, yName, y, x.Shape, "same as x");
         Check.Shape(op, "dy", dy, x.Shape, "same as x");
     }
 }

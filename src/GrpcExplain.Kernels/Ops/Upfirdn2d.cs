@@ -92,9 +92,10 @@ public sealed record Upfirdn2dParams(int Up = 1, int Down = 1, int PadX0 = 0, in
         Check.That(Up >= 1 && Down >= 1, op, "p", $"up and down must be at least 1, got up {Up}, down {Down}.");
         Check.Rank(op, xName, x, 4, "N, C, H, W");
         var (_, _, h, w) = x.Shape.Nchw;
-        Check.That(OutHeight(h) >= 1 && OutWidth(w) >= 1, op, xName, $"a {h}x{w} input with these pads leaves no output pixels.");
+        Check.That(h * Up + PadY0 + PadY1 >= Filter.Height && w * Up + PadX0 + PadX1 >= Filter.Width, op, xName,
+            $"a {h}x{w} {xName}, upsampled by {Up} and padded, is smaller than the {Filter.Height}x{Filter.Width} filter: no output pixels.");
         Check.Shape(op, yName, y, OutputShape(x.Shape), "N, C, Hout, Wout");
-        Check.That(!ReferenceEquals(x, y), op, yName, $"{yName} must not alias {xName}.");
+        Check.NoAlias(op, [(yName, y)], (xName, x));
     }
 }
 

@@ -48,8 +48,9 @@ public class DerivedWeightCacheTests
         using var dx = cpu.Allocate(X);
         cpu.Conv2dForward(xt, wt, y, p);
         cpu.Conv2dBackward(xt, wt, dyt, dx, null, p);
-        // The weight tensor now receives its own gradient: a write through an op.
-        cpu.Conv2dBackward(xt, wt, dyt, null, wt, p);
+        // The weight tensor is now rewritten in place by an op (a leaky ReLU with a bias over its second axis).
+        using var bias = cpu.Upload(TestData.Normal(rng, 6), new Shape(6));
+        cpu.BiasActivateForward(wt, bias, null, null, wt, BiasActivateParams.LeakyRelu());
         var newW = cpu.Download(wt);
         cpu.Conv2dForward(xt, wt, y, p);
         cpu.Conv2dBackward(xt, wt, dyt, dx, null, p);
