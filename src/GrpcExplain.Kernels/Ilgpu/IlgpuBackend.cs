@@ -16,21 +16,38 @@ internal sealed class IlgpuTensor(IlgpuBackend owner, Shape shape, MemoryBuffer1
 /// <summary>
 /// Hand-written ILGPU kernels over one accelerator: CUDA in production, ILGPU's CPU accelerator
 /// (an emulator, hundreds of times slower than plain C#) only to test the kernels at small shapes.
+/// Every op only enqueues kernels on the accelerator's default stream; nothing is read back.
 /// </summary>
 public sealed partial class IlgpuBackend : Backend
 {
     private readonly Context _context;
     private readonly Accelerator _accelerator;
 
+    /// <summary>Threads per group of the reduction kernels: a power of two the accelerator allows.</summary>
+    private readonly int _reduceGroup;
+
+    /// <summary>Stands in for an absent optional tensor, so kernels always get a valid view.</summary>
+    private readonly MemoryBuffer1D<float, Stride1D.Dense> _none;
+
     private IlgpuBackend(Context context, Accelerator accelerator, string name)
     {
         _context = context;
         _accelerator = accelerator;
         Name = name;
+        _reduceGroup = 1;
+        while (_reduceGroup * 2 <= Math.Min(GroupReduce.MaxGroupSize, accelerator.MaxNumThreadsPerGroup)) _reduceGroup *= 2;
+        // The emulator runs each group's threads as OS threads and pays a context switch per
+        // barrier, so it gets the small tile; the same kernel source runs at 64x64 on a GPU.
+        LargeTiles = accelerator.MaxNumThreadsPerGroup >= Tile64.Threads;
+        _none = accelerator.Allocate1D<float>(1);
+        _none.MemSetToZero();
     }
 
     public override string Name { get; }
     public override string Device => _accelerator.Name;
+
+    /// <summary>Whether the convolutions run 64x64 output tiles on 256 threads (else 16x16 on 16).</summary>
+    internal bool LargeTiles { get; }
 
     public static bool IsCudaAvailable()
     {
@@ -51,13 +68,25 @@ public sealed partial class IlgpuBackend : Backend
         return new IlgpuBackend(context, context.CreateCudaAccelerator(0), "cuda");
     }
 
-    public static IlgpuBackend CreateCpu()
+    /// <summary>ILGPU's CPU emulator with its default device (groups of at most 16 threads).</summary>
+    public static IlgpuBackend CreateCpu() => CreateCpu(CPUDevice.Default);
+
+    /// <summary>
+    /// The CPU emulator simulating the given device; a device with 256 threads per group
+    /// (e.g. <c>new CPUDevice(32, 8, 1)</c>) runs the convolutions with the GPU's tile sizes.
+    /// </summary>
+    internal static IlgpuBackend CreateCpu(CPUDevice device)
     {
-        var context = Context.Create(b => b.CPU().EnableAlgorithms());
+        var context = Context.Create(b => b.CPU(device).EnableAlgorithms());
         return new IlgpuBackend(context, context.CreateCPUAccelerator(0), "ilgpu-cpu");
     }
 
     internal static ArrayView1D<float, Stride1D.Dense> V(Tensor t) => ((IlgpuTensor)t).View;
+
+    /// <summary>The tensor's view, or a dummy one-element view when absent (the kernel's flag says which).</summary>
+    private ArrayView1D<float, Stride1D.Dense> VOrNone(Tensor? t) => t is null ? _none.View : V(t);
+
+    private static int Flag(bool b) => b ? 1 : 0;
 
     protected override Tensor AllocateCore(Shape shape)
     {
@@ -77,10 +106,21 @@ public sealed partial class IlgpuBackend : Backend
 
     public override void Synchronize() => _accelerator.Synchronize();
 
+    /// <summary>One grid of <see cref="_reduceGroup"/>-thread groups, one group per reduced row.</summary>
+    private KernelConfig ReduceGrid(int rows) => new(rows, _reduceGroup);
+
+    private bool _disposed;
+
     protected override void Dispose(bool disposing)
     {
-        if (disposing)
+        if (disposing && !_disposed)
         {
+            _disposed = true;
+            _accelerator.Synchronize();
+            DisposeScratch();
+            DisposeFilters();
+            _none.Dispose();
+            // The accelerator owns the loaded kernels and frees them with itself.
             _accelerator.Dispose();
             _context.Dispose();
         }
