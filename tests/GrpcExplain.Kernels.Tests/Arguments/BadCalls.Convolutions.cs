@@ -39,6 +39,16 @@ public static partial class BadCalls
             var x = s.T(2, 3, 6, 6);
             s.B.Conv2dBackward(x, s.T(4, 3, 3, 3), s.T(2, 4, 6, 6), x, s.T(4, 3, 3, 3), Same);
         }),
+        Alias("Conv2dBackward: dWeight is weight", "Conv2d", "dWeight", "weight", s =>
+        {
+            var w = s.T(4, 3, 3, 3);
+            s.B.Conv2dBackward(s.T(2, 3, 6, 6), w, s.T(2, 4, 6, 6), s.T(2, 3, 6, 6), w, Same);
+        }),
+        Alias("ModulatedConv2dBackward: dWeight is weight", "ModulatedConv2d", "dWeight", "weight", s =>
+        {
+            var w = s.T(5, 3, 3, 3);
+            s.B.ModulatedConv2dBackward(s.T(2, 3, 4, 4), w, s.T(2, 3), s.T(2, 5, 4, 4), s.T(2, 5, 4, 4), null, w, null, Mod);
+        }),
     ];
 
     private static readonly ModulatedConv2dParams Mod = new();

@@ -49,6 +49,11 @@ public static partial class BadCalls
             var x = s.T(2, 3);
             s.B.FullyConnectedBackward(x, s.T(4, 3), s.T(2, 4), s.T(2, 4), x, s.T(4, 3), null, Fc);
         }),
+        Alias("FullyConnectedBackward: dWeight is weight", "FullyConnected", "dWeight", "weight", s =>
+        {
+            var w = s.T(4, 3);
+            s.B.FullyConnectedBackward(s.T(2, 3), w, s.T(2, 4), s.T(2, 4), s.T(2, 3), w, null, Fc);
+        }),
     ];
 
     // x, y [2, 5].
