@@ -47,7 +47,7 @@ public static partial class BadCalls
         Alias("ModulatedConv2dBackward: dWeight is weight", "ModulatedConv2d", "dWeight", "weight", s =>
         {
             var w = s.T(5, 3, 3, 3);
-            s.B.ModulatedConv2dBackward(s.T(2, 3, 4, 4), w, s.T(2, 3), s.T(2, 5, 4, 4), s.T(2, 5, 4, 4), null, w, null, Mod);
+            s.B.ModulatedConv2dBackward(s.T(2, 3, 4, 4), w, s.T(2, 3), s.T(2, 5, 4, 4), s.T(2, 5, 4, 4), null, w, null, new ModulatedConv2dParams());
         }),
     ];
 
