@@ -106,7 +106,7 @@ internal readonly unsafe struct ConvStore(float* dst, int channels, int height, 
     int ga, int gb, float* scale) : IStoreC
 {
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public void Store(int m0, int rows, int j0, int cols, float* tile, bool accumulate)
+    public void Store(int m0, int rows, int j0, int cols, float* tile, int ldc)
     {
         for (int t = 0; t < cols;)
         {
@@ -117,35 +117,25 @@ internal readonly unsafe struct ConvStore(float* dst, int channels, int height, 
                 int m = m0 + r;
                 float sc = scale == null ? 1f : scale[n * channels + m];
                 float* d = dst + ((long)(n * channels + m) * height + offY + a * stride) * width + offX + b * stride;
-                float* s = tile + r * Gemm.NR + t;
-                if (stride == 1) TileRow.Put(s, d, len, sc, accumulate);
-                else if (accumulate) for (int i = 0; i < len; i++) d[i * stride] += s[i] * sc;
+                float* s = tile + (long)r * ldc + t;
+                if (stride == 1) TileRow.Put(s, d, len, sc);
                 else for (int i = 0; i < len; i++) d[i * stride] = s[i] * sc;
             }
             t += len;
         }
     }
-
 }
 
-/// <summary>Writes or adds one row of a finished tile, scaled, to contiguous memory.</summary>
+/// <summary>Writes one row of finished C, scaled, to contiguous memory.</summary>
 internal static unsafe class TileRow
 {
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Put(float* s, float* d, int len, float sc, bool accumulate)
+    public static void Put(float* s, float* d, int len, float sc)
     {
         int i = 0;
         var vs = new Vector<float>(sc);
-        if (accumulate)
-        {
-            for (; i <= len - Vector<float>.Count; i += Vector<float>.Count) (Vector.Load(d + i) + Vector.Load(s + i) * vs).Store(d + i);
-            for (; i < len; i++) d[i] += s[i] * sc;
-        }
-        else
-        {
-            for (; i <= len - Vector<float>.Count; i += Vector<float>.Count) (Vector.Load(s + i) * vs).Store(d + i);
-            for (; i < len; i++) d[i] = s[i] * sc;
-        }
+        for (; i <= len - Vector<float>.Count; i += Vector<float>.Count) (Vector.Load(s + i) * vs).Store(d + i);
+        for (; i < len; i++) d[i] = s[i] * sc;
     }
 }
 
@@ -223,23 +213,21 @@ internal readonly unsafe struct GatherTransposedB(float* x, int channels, int he
 internal readonly unsafe struct WeightStore(float* dw, int outChannels, int inChannels, int taps, bool transposed, float gain) : IStoreC
 {
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public void Store(int m0, int rows, int j0, int cols, float* tile, bool accumulate)
+    public void Store(int m0, int rows, int j0, int cols, float* tile, int ldc)
     {
         for (int r = 0; r < rows; r++)
         {
             int co = m0 + r;
+            float* s = tile + (long)r * ldc;
             if (!transposed)
             {
-                TileRow.Put(tile + r * Gemm.NR, dw + (long)co * inChannels * taps + j0, cols, gain, accumulate);
+                TileRow.Put(s, dw + (long)co * inChannels * taps + j0, cols, gain);
                 continue;
             }
             for (int t = 0; t < cols; t++)
             {
                 int col = j0 + t, ci = col / taps, tap = col % taps;
-                long at = ((long)ci * outChannels + co) * taps + tap;
-                float v = tile[r * Gemm.NR + t] * gain;
-                if (accumulate) dw[at] += v;
-                else dw[at] = v;
+                dw[((long)ci * outChannels + co) * taps + tap] = s[t] * gain;
             }
         }
     }

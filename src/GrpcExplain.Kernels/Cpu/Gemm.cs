@@ -15,17 +15,18 @@ internal unsafe interface IPackB
     void Pack(int k0, int kc, int j0, int nc, float* dst);
 }
 
-/// <summary>Writes (or adds) a finished MR x NR tile, of which rows x cols are real, to C.</summary>
+/// <summary>Places finished rows x cols of C (at tile, row stride ldc) at their destination.</summary>
 internal unsafe interface IStoreC
 {
-    void Store(int m0, int rows, int j0, int cols, float* tile, bool accumulate);
+    void Store(int m0, int rows, int j0, int cols, float* tile, int ldc);
 }
 
 /// <summary>
 /// C[M x N] = A[M x K] · B[K x N] in the GotoBLAS/BLIS style: operands are packed block by block by
 /// the caller's packers (which is where convolutions do their im2col gathers and channel scales), a
-/// register-blocked MR x NR micro-kernel runs over the packed slivers, and a storer places each
-/// tile (scattering, scaling or accumulating as the convolution needs). Column blocks go to threads.
+/// register-blocked MR x NR micro-kernel runs over the packed slivers into a contiguous block of C
+/// per task, and once the whole depth is summed a storer places the block (scattering and scaling as
+/// the convolution needs). Column blocks go to threads.
 /// </summary>
 internal static unsafe class Gemm
 {
@@ -90,15 +91,10 @@ internal static unsafe class Gemm
             {
                 int m0 = task % mBlocks * mc, j0 = task / mBlocks * nc;
                 int rows = Math.Min(mc, m - m0), cols = Math.Min(nc, n - j0);
-                var buffers = Buffers.ForThisThread(nc);
-                float* bBlock = buffers.B, tile = buffers.Tile;
-                if (k == 0)
-                {
-                    new Span<float>(tile, MR * NR).Clear();
-                    for (int i = 0; i < rows; i += MR)
-                        for (int j = 0; j < cols; j += NR) c.Store(m0 + i, Math.Min(MR, rows - i), j0 + j, Math.Min(NR, cols - j), tile, false);
-                    return;
-                }
+                int ldc = RoundUp(nc, NR);
+                var buffers = Buffers.ForThisThread(mc, nc);
+                float* bBlock = buffers.B, cBlock = buffers.C;
+                if (k == 0) new Span<float>(cBlock, RoundUp(rows, MR) * ldc).Clear();
                 for (int k0 = 0; k0 < k; k0 += KC)
                 {
                     int kc = Math.Min(KC, k - k0);
@@ -106,11 +102,9 @@ internal static unsafe class Gemm
                     float* aBlock = ap + (long)k0 * mPadded + (long)m0 * kc;
                     for (int i = 0; i < rows; i += MR)
                         for (int j = 0; j < cols; j += NR)
-                        {
-                            kernel(kc, aBlock + (long)i * kc, bBlock + (long)j * kc, tile);
-                            c.Store(m0 + i, Math.Min(MR, rows - i), j0 + j, Math.Min(NR, cols - j), tile, k0 > 0);
-                        }
+                            kernel(kc, aBlock + (long)i * kc, bBlock + (long)j * kc, cBlock + (long)i * ldc + j, ldc, k0 > 0);
                 }
+                c.Store(m0, rows, j0, cols, cBlock, ldc);
             }, (long)Math.Min(m, mc) * Math.Min(n, nc) * k);
         }
     }
@@ -122,14 +116,14 @@ internal static unsafe class Gemm
     private sealed class Buffers
     {
         [ThreadStatic] private static Buffers? _mine;
-        private nuint _bCapacity;
-        public float* B, Tile;
+        private nuint _bCapacity, _cCapacity;
+        public float* B, C;
 
-        public static Buffers ForThisThread(int nc)
+        public static Buffers ForThisThread(int mc, int nc)
         {
             var buf = _mine ??= new Buffers();
             buf.Ensure(ref buf.B, ref buf._bCapacity, (nuint)(RoundUp(nc, NR) * KC));
-            if (buf.Tile == null) buf.Tile = (float*)NativeMemory.AlignedAlloc(MR * NR * sizeof(float), 64);
+            buf.Ensure(ref buf.C, ref buf._cCapacity, (nuint)(RoundUp(mc, MR) * RoundUp(nc, NR)));
             return buf;
         }
 

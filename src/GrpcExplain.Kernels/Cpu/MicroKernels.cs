@@ -5,24 +5,37 @@ using System.Runtime.Intrinsics.X86;
 namespace GrpcExplain.Kernels.Cpu;
 
 /// <summary>
-/// Register-blocked micro-kernels: tile[MR x NR] = A sliver [kc][MR] · B sliver [kc][NR]. Rows of A
-/// are broadcast, rows of B are vectors, the tile stays in registers for the whole depth.
+/// Register-blocked micro-kernels: C[MR x NR] (+)= A sliver [kc][MR] · B sliver [kc][NR], C with row
+/// stride ldc. Rows of A are broadcast, rows of B are vectors, the tile stays in registers for the
+/// whole depth.
 /// </summary>
 internal static unsafe class MicroKernels
 {
     public const int MR = 8, NR = 32;
 
-    public delegate void Kernel(int kc, float* a, float* b, float* tile);
+    public delegate void Kernel(int kc, float* a, float* b, float* c, int ldc, bool accumulate);
 
     public static readonly Kernel ForAvx512 = Avx512Kernel;
     public static readonly Kernel ForVector256 = Vector256Kernel;
 
     /// <summary>v1: 8 x 32 with 16 zmm accumulators; each depth step is 2 vector loads, 8 broadcasts, 16 FMAs.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Avx512Kernel(int kc, float* a, float* b, float* tile)
+    private static void Avx512Kernel(int kc, float* a, float* b, float* c, int ldc, bool accumulate)
     {
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default;
         Vector512<float> c40 = default, c41 = default, c50 = default, c51 = default, c60 = default, c61 = default, c70 = default, c71 = default;
+        float* c0 = c, c1 = c + ldc, c2 = c + 2 * ldc, c3 = c + 3 * ldc, c4 = c + 4 * ldc, c5 = c + 5 * ldc, c6 = c + 6 * ldc, c7 = c + 7 * ldc;
+        if (accumulate)
+        {
+            c00 = Vector512.Load(c0); c01 = Vector512.Load(c0 + 16);
+            c10 = Vector512.Load(c1); c11 = Vector512.Load(c1 + 16);
+            c20 = Vector512.Load(c2); c21 = Vector512.Load(c2 + 16);
+            c30 = Vector512.Load(c3); c31 = Vector512.Load(c3 + 16);
+            c40 = Vector512.Load(c4); c41 = Vector512.Load(c4 + 16);
+            c50 = Vector512.Load(c5); c51 = Vector512.Load(c5 + 16);
+            c60 = Vector512.Load(c6); c61 = Vector512.Load(c6 + 16);
+            c70 = Vector512.Load(c7); c71 = Vector512.Load(c7 + 16);
+        }
         for (int k = 0; k < kc; k++)
         {
             var b0 = Vector512.Load(b);
@@ -38,31 +51,39 @@ internal static unsafe class MicroKernels
             a += MR;
             b += NR;
         }
-        c00.Store(tile); c01.Store(tile + 16);
-        c10.Store(tile + 32); c11.Store(tile + 48);
-        c20.Store(tile + 64); c21.Store(tile + 80);
-        c30.Store(tile + 96); c31.Store(tile + 112);
-        c40.Store(tile + 128); c41.Store(tile + 144);
-        c50.Store(tile + 160); c51.Store(tile + 176);
-        c60.Store(tile + 192); c61.Store(tile + 208);
-        c70.Store(tile + 224); c71.Store(tile + 240);
+        c00.Store(c0); c01.Store(c0 + 16);
+        c10.Store(c1); c11.Store(c1 + 16);
+        c20.Store(c2); c21.Store(c2 + 16);
+        c30.Store(c3); c31.Store(c3 + 16);
+        c40.Store(c4); c41.Store(c4 + 16);
+        c50.Store(c5); c51.Store(c5 + 16);
+        c60.Store(c6); c61.Store(c6 + 16);
+        c70.Store(c7); c71.Store(c7 + 16);
     }
 
     /// <summary>
     /// Portable fallback: 256-bit vectors (AVX2+FMA on x64, software elsewhere). Sixteen registers hold
     /// only a 4 x 16 block with its operands, so the 8 x 32 tile is done in four passes over the depth.
     /// </summary>
-    private static void Vector256Kernel(int kc, float* a, float* b, float* tile)
+    private static void Vector256Kernel(int kc, float* a, float* b, float* c, int ldc, bool accumulate)
     {
         for (int rowHalf = 0; rowHalf < 2; rowHalf++)
             for (int colHalf = 0; colHalf < 2; colHalf++)
-                Vector256Quarter(kc, a + 4 * rowHalf, b + 16 * colHalf, tile + 4 * rowHalf * NR + 16 * colHalf);
+                Vector256Quarter(kc, a + 4 * rowHalf, b + 16 * colHalf, c + 4 * rowHalf * ldc + 16 * colHalf, ldc, accumulate);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Vector256Quarter(int kc, float* a, float* b, float* tile)
+    private static void Vector256Quarter(int kc, float* a, float* b, float* c, int ldc, bool accumulate)
     {
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default;
+        float* c0 = c, c1 = c + ldc, c2 = c + 2 * ldc, c3 = c + 3 * ldc;
+        if (accumulate)
+        {
+            c00 = Vector256.Load(c0); c01 = Vector256.Load(c0 + 8);
+            c10 = Vector256.Load(c1); c11 = Vector256.Load(c1 + 8);
+            c20 = Vector256.Load(c2); c21 = Vector256.Load(c2 + 8);
+            c30 = Vector256.Load(c3); c31 = Vector256.Load(c3 + 8);
+        }
         for (int k = 0; k < kc; k++)
         {
             var b0 = Vector256.Load(b);
@@ -74,9 +95,9 @@ internal static unsafe class MicroKernels
             a += MR;
             b += NR;
         }
-        c00.Store(tile); c01.Store(tile + 8);
-        c10.Store(tile + NR); c11.Store(tile + NR + 8);
-        c20.Store(tile + 2 * NR); c21.Store(tile + 2 * NR + 8);
-        c30.Store(tile + 3 * NR); c31.Store(tile + 3 * NR + 8);
+        c00.Store(c0); c01.Store(c0 + 8);
+        c10.Store(c1); c11.Store(c1 + 8);
+        c20.Store(c2); c21.Store(c2 + 8);
+        c30.Store(c3); c31.Store(c3 + 8);
     }
 }
