@@ -86,7 +86,7 @@ public sealed partial class IlgpuBackend
         a.AStrideM = oh * ow;
         (a.SrcH, a.SrcW) = (h, w);
         int splits = WeightSplits(a);
-        a.KPerSplit = RoundUp(CeilDiv(a.K, splits), LargeTiles ? 16 : 8);
+        a.KPerSplit = RoundUp(CeilDiv(a.K, splits), LargeTiles ? Tile64.K : Tile16.K);
         splits = CeilDiv(a.K, a.KPerSplit);
         var lowering = new BackwardWeightLowering
         {
@@ -117,8 +117,7 @@ public sealed partial class IlgpuBackend
     private int WeightSplits(ConvGemmArgs a)
     {
         if (WeightSplitsOverride > 0) return Math.Min(WeightSplitsOverride, a.K);
-        int tile = LargeTiles ? 64 : 16;
-        int tiles = CeilDiv(a.M, tile) * CeilDiv(a.Columns, tile);
+        int tiles = CeilDiv(a.M, TileSize) * CeilDiv(a.Columns, TileSize);
         int wanted = CeilDiv(2 * _accelerator.NumMultiprocessors, tiles);
         return Math.Clamp(Math.Min(wanted, a.K / 512), 1, 64);
     }
@@ -143,11 +142,12 @@ public sealed partial class IlgpuBackend
 
     private KernelConfig GemmGrid(ConvGemmArgs a, int splits)
     {
-        int tile = LargeTiles ? 64 : 16;
         return new KernelConfig(
-            new Index3D(CeilDiv(a.Columns, tile), CeilDiv(a.M, tile), splits),
+            new Index3D(CeilDiv(a.Columns, TileSize), CeilDiv(a.M, TileSize), splits),
             new Index3D(LargeTiles ? Tile64.Threads : Tile16.Threads, 1, 1));
     }
+
+    private int TileSize => LargeTiles ? Tile64.Size : Tile16.Size;
 
     private Action<KernelConfig, ConvGemmArgs, TLowering> LoadGemm<TLowering>() where TLowering : struct, IConvLowering =>
         LargeTiles

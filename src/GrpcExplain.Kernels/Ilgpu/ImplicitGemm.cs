@@ -5,7 +5,8 @@ namespace GrpcExplain.Kernels.Ilgpu;
 
 /// <summary>
 /// Thread-block shape of the implicit GEMM: ThreadsX x ThreadsY threads, each owning a 4x4 block of
-/// the output tile, so a tile is (4·ThreadsY) rows by (4·ThreadsX) columns; Bk is the K-step.
+/// the output tile, so a tile is (4·ThreadsY) rows by (4·ThreadsX) columns; Bk, the K-step, is a
+/// multiple of 4 and at most 16, and ThreadsY a multiple of 4 (each thread then loads a fixed B column).
 /// A struct type argument, so every size is a compile-time constant in the generated kernel.
 /// </summary>
 internal interface IGemmTile
@@ -18,19 +19,19 @@ internal interface IGemmTile
 /// <summary>The GPU tile: 64x64 outputs, 16x16 threads, K-steps of 16.</summary>
 internal readonly struct Tile64 : IGemmTile
 {
-    public const int Threads = 256;
-    public int ThreadsX => 16;
-    public int ThreadsY => 16;
-    public int Bk => 16;
+    public const int Size = 64, Threads = 256, K = 16;
+    public int ThreadsX => Size / 4;
+    public int ThreadsY => Size / 4;
+    public int Bk => K;
 }
 
 /// <summary>The emulator's tile: 16x16 outputs, 4x4 threads, K-steps of 8 (same code, fewer threads per barrier).</summary>
 internal readonly struct Tile16 : IGemmTile
 {
-    public const int Threads = 16;
-    public int ThreadsX => 4;
-    public int ThreadsY => 4;
-    public int Bk => 8;
+    public const int Size = 16, Threads = 16, K = 8;
+    public int ThreadsX => Size / 4;
+    public int ThreadsY => Size / 4;
+    public int Bk => K;
 }
 
 /// <summary>
@@ -179,12 +180,13 @@ internal static class ConvGemm
             }
             Group.Barrier();
 
-            for (int kk = 0; kk < bk; kk++)
+            // Unrolled by hand (bk is a multiple of 4): ILGPU emits the loop as written.
+            for (int kk = 0; kk < bk; kk += 4)
             {
-                int ar = kk * AStride + ty, br = kk * MaxBn + tx;
-                acc.Fma(
-                    aTile[ar], aTile[ar + threadsY], aTile[ar + 2 * threadsY], aTile[ar + 3 * threadsY],
-                    bTile[br], bTile[br + threadsX], bTile[br + 2 * threadsX], bTile[br + 3 * threadsX]);
+                Accumulate(ref acc, aTile, bTile, kk, tx, ty, threadsX, threadsY);
+                Accumulate(ref acc, aTile, bTile, kk + 1, tx, ty, threadsX, threadsY);
+                Accumulate(ref acc, aTile, bTile, kk + 2, tx, ty, threadsX, threadsY);
+                Accumulate(ref acc, aTile, bTile, kk + 3, tx, ty, threadsX, threadsY);
             }
         }
 
@@ -204,6 +206,15 @@ internal static class ConvGemm
                 a.Out[outBase + m * a.OutStrideM] = v;
             }
         }
+    }
+
+    /// <summary>One rank-1 update of the thread's 4x4 block from row kk of the staged tiles.</summary>
+    private static void Accumulate(ref Block4x4 acc, ArrayView<float> aTile, ArrayView<float> bTile, int kk, int tx, int ty, int threadsX, int threadsY)
+    {
+        int ar = kk * AStride + ty, br = kk * MaxBn + tx;
+        acc.Fma(
+            aTile[ar], aTile[ar + threadsY], aTile[ar + 2 * threadsY], aTile[ar + 3 * threadsY],
+            bTile[br], bTile[br + threadsX], bTile[br + 2 * threadsX], bTile[br + 3 * threadsX]);
     }
 
     private static int XMin(int a, int b) => a < b ? a : b;

@@ -1,0 +1,89 @@
+using GrpcExplain.Kernels.Ilgpu;
+using GrpcExplain.Kernels.Tests.Support;
+using ILGPU.Runtime.CPU;
+
+namespace GrpcExplain.Kernels.Tests.Ilgpu;
+
+/// <summary>What is particular to the ILGPU backend: its GPU tile configuration, determinism, and cleanup.</summary>
+public sealed class IlgpuBackendTests
+{
+    private static bool EmulatorSelected => TestBackends.Selected.Contains(TestBackends.IlgpuCpu);
+
+    /// <summary>
+    /// The 64x64-tile, 256-thread GEMM that runs on GPUs, here on an emulated device with 256 threads
+    /// per group (slow: one shape, with more than 64 rows and 64 columns so tiles are partial on both axes).
+    /// </summary>
+    [Fact]
+    public void GpuTileConfigurationMatchesReference()
+    {
+        if (!EmulatorSelected) Assert.Skip("ilgpu-cpu is not among GRPCEXPLAIN_TEST_BACKENDS.");
+        using var b = IlgpuBackend.CreateCpu(new CPUDevice(numThreadsPerWarp: 32, numWarpsPerMultiprocessor: 8, numMultiprocessors: 1));
+        Assert.True(b.LargeTiles);
+
+        var p = new Conv2dParams(Stride: 1, Padding: 1, WeightGain: Conv2dParams.EqualizedGain(9, 3));
+        Shape xs = new(1, 9, 9, 8), ws = new(70, 9, 3, 3), ys = new(1, 70, 9, 8);
+        var rng = TestData.Rng("ilgpu gpu tile");
+        double[] x = TestData.NormalDouble(rng, xs.Length), w = TestData.NormalDouble(rng, ws.Length), dy = TestData.NormalDouble(rng, ys.Length);
+        using var tx = b.Upload(TestData.ToFloat(x), xs);
+        using var tw = b.Upload(TestData.ToFloat(w), ws);
+        using var tdy = b.Upload(TestData.ToFloat(dy), ys);
+        using var ty = b.Sentinel(ys);
+        using var tdx = b.Sentinel(xs);
+        using var tdw = b.Sentinel(ws);
+        b.Conv2dForward(tx, tw, ty, p);
+        b.WeightSplitsOverride = 2;
+        b.Conv2dBackward(tx, tw, tdy, tdx, tdw, p);
+        var (dxRef, dwRef) = Reference.Conv2dBackward(x, xs, w, ws, dy, p);
+        Accuracy.AssertClose("y", b.Download(ty), Reference.Conv2dForward(x, xs, w, ws, p), ys);
+        Accuracy.AssertClose("dx", b.Download(tdx), dxRef, xs);
+        Accuracy.AssertClose("dWeight", b.Download(tdw), dwRef, ws);
+    }
+
+    /// <summary>The same inputs give the same bits: every reduction has a fixed order (no float atomics).</summary>
+    [Fact]
+    public void GradientsAreDeterministic()
+    {
+        if (!EmulatorSelected) Assert.Skip("ilgpu-cpu is not among GRPCEXPLAIN_TEST_BACKENDS.");
+        using var b = IlgpuBackend.CreateCpu();
+        var rng = TestData.Rng("ilgpu determinism");
+        Shape xs = new(2, 5, 6, 6), ws = new(4, 5, 3, 3), ss = new(2, 5);
+        var mp = new ModulatedConv2dParams(Demodulate: true, Up: true);
+        var ys = mp.OutputShape(xs, ws);
+        using var x = b.Upload(TestData.Normal(rng, xs.Length), xs);
+        using var w = b.Upload(TestData.Normal(rng, ws.Length), ws);
+        using var s = b.Upload(TestData.Normal(rng, ss.Length, mean: 1), ss);
+        using var dy = b.Upload(TestData.Normal(rng, ys.Length), ys);
+        using var y = b.Allocate(ys);
+        b.ModulatedConv2dForward(x, w, s, y, mp);
+        b.WeightSplitsOverride = 3;
+        float[][] Run()
+        {
+            using var dx = b.Allocate(xs);
+            using var dw = b.Allocate(ws);
+            using var ds = b.Allocate(ss);
+            b.ModulatedConv2dBackward(x, w, s, y, dy, dx, dw, ds, mp);
+            return [b.Download(dx), b.Download(dw), b.Download(ds)];
+        }
+        var first = Run();
+        var second = Run();
+        for (int i = 0; i < first.Length; i++) Assert.Equal(first[i], second[i]);
+    }
+
+    /// <summary>Disposing frees the kernels, caches and scratch; twice is harmless, and so are tensors outliving the backend.</summary>
+    [Fact]
+    public void DisposeReleasesEverythingOnce()
+    {
+        if (!EmulatorSelected) Assert.Skip("ilgpu-cpu is not among GRPCEXPLAIN_TEST_BACKENDS.");
+        var b = IlgpuBackend.CreateCpu();
+        var x = b.Upload(TestData.Filled(2 * 3 * 4 * 4, 0.5f), new Shape(2, 3, 4, 4));
+        using (var y = b.Allocate(2, 3, 8, 8)) b.Upfirdn2dForward(x, y, Upfirdn2dParams.Upsample2x);
+        using (var db = b.Allocate(3)) b.BiasActivateBackward(x, x, null, null, null, db, null, null, BiasActivateParams.LeakyRelu());
+        b.Synchronize();
+        b.Dispose();
+        b.Dispose();
+        x.Dispose();
+    }
+
+    [Fact]
+    public void CudaProbeNeverThrows() => _ = IlgpuBackend.IsCudaAvailable();
+}
