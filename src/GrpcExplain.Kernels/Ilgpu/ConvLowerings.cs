@@ -74,11 +74,11 @@ internal struct BackwardDataLowering : IConvLowering
 /// <summary>
 /// Backward weight: C[co, (ci, ky, kx)] = Σ_{(n, oy, ox)} dy[n, co, oy, ox]·x[n, ci, oy·S + ky − P, ox·S + kx − P].
 /// A is dy (AStrideM = OH·OW, its scale indexed by the sample of k), B the input image, C the
-/// weight gradient: written in Wc's layout, or as a plain [co, columns] partial per K-split.
+/// weight gradient, in Wc's layout (OutStrideM = ci·k² plain, k² transposed).
 /// </summary>
 internal struct BackwardWeightLowering : IConvLowering
 {
-    public int InC, OutC, H, W, OutW, OutHw, Stride, Padding, KernelSize, TransposedOut;
+    public int InC, OutC, H, W, OutW, OutHw, Stride, Padding, KernelSize, Transposed;
 
     public readonly GemmColumn Column(int col)
     {
@@ -86,7 +86,7 @@ internal struct BackwardWeightLowering : IConvLowering
         return new GemmColumn
         {
             SrcOffset = ci * H * W, Y = ky - Padding, X = t - ky * KernelSize - Padding, ScaleOffset = ci,
-            OutOffset = TransposedOut != 0 ? ci * OutC * taps + t : col,
+            OutOffset = Transposed != 0 ? ci * OutC * taps + t : col,
         };
     }
 

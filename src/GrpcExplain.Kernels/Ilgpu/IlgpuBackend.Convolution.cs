@@ -11,16 +11,17 @@ public sealed partial class IlgpuBackend
     private Action<KernelConfig, ConvGemmArgs, ForwardLowering>? _convForward;
     private Action<KernelConfig, ConvGemmArgs, BackwardDataLowering>? _convBackwardData;
     private Action<KernelConfig, ConvGemmArgs, BackwardWeightLowering>? _convBackwardWeight;
-    private Action<Index1D, Floats, Floats, WeightSplitArgs>? _sumWeightSplits;
+    private Action<Index1D, SplitSumArgs>? _sumSplits;
 
-    internal struct WeightSplitArgs
+    internal struct SplitSumArgs
     {
-        public int M, Columns, Splits, Taps, TransposedOut;
+        public Floats Partials, Out, OutScale;
+        public int Length, Splits, ScalePlane, HasOutScale;
         public float Gain;
     }
 
-    /// <summary>Forces the backward-weight K-split count (tests); 0 chooses by occupancy.</summary>
-    internal int WeightSplitsOverride { get; set; }
+    /// <summary>Forces the K-split count of every convolution primitive (tests); 0 chooses by occupancy.</summary>
+    internal int SplitsOverride { get; set; }
 
     internal override void ConvForwardCore(Tensor x, Tensor weight, Tensor y, ConvGeometry g, Tensor? inScale, Tensor? outScale)
     {
@@ -36,7 +37,7 @@ public sealed partial class IlgpuBackend
         a.AStrideM = g.WeightTransposed ? taps : ci * taps;
         (a.SrcH, a.SrcW, a.OutStrideM) = (h, w, oh * ow);
         _convForward ??= LoadGemm<ForwardLowering>();
-        _convForward(GemmGrid(a, 1), a, lowering);
+        RunSplit(a, y.Length, scalePlane: oh * ow, Tiles(a), a.K, (part, splits) => _convForward(GemmGrid(part, splits), part, lowering));
     }
 
     internal override void ConvBackwardDataCore(Tensor dy, Tensor weight, Tensor dx, ConvGeometry g, Tensor? dyScale, Tensor? dxScale)
@@ -44,7 +45,7 @@ public sealed partial class IlgpuBackend
         var (n, co, oh, ow) = dy.Shape.Nchw;
         var (_, ci, h, w) = dx.Shape.Nchw;
         int k = weight.Shape[2], s = g.Stride;
-        _convBackwardData ??= LoadGemm<BackwardDataLowering>();
+        var classes = new List<(BackwardDataLowering Lowering, ConvGemmArgs Args)>();
         for (int ry = 0; ry < s; ry++)
             for (int rx = 0; rx < s; rx++)
             {
@@ -61,8 +62,15 @@ public sealed partial class IlgpuBackend
                 var a = Gemm(V(weight), null, V(dy), dyScale, V(dx), dxScale, m: ci, columns: n * classH * classW, k: co * tapsY * tapsX, g.Gain);
                 a.AStrideM = g.WeightTransposed ? co * k * k : k * k;
                 (a.SrcH, a.SrcW, a.OutStrideM) = (oh, ow, h * w);
-                _convBackwardData(GemmGrid(a, 1), a, lowering);
+                classes.Add((lowering, a));
             }
+        _convBackwardData ??= LoadGemm<BackwardDataLowering>();
+        // The classes cover dx's pixels exactly once, so split partials of all of them form whole dx images.
+        RunSplit(classes[0].Args, dx.Length, scalePlane: h * w, classes.Sum(c => Tiles(c.Args)), classes.Max(c => c.Args.K), (part, splits) =>
+        {
+            foreach (var (lowering, a) in classes)
+                _convBackwardData(GemmGrid(a, splits), a with { Out = part.Out, OutSplitStride = part.OutSplitStride, Gain = part.Gain, HasOutScale = part.HasOutScale, KPerSplit = part.KPerSplit }, lowering);
+        });
     }
 
     /// <summary>
@@ -81,55 +89,53 @@ public sealed partial class IlgpuBackend
     {
         var (n, ci, h, w) = x.Shape.Nchw;
         var (_, co, oh, ow) = dy.Shape.Nchw;
-        int k = dWeight.Shape[2], taps = k * k, columns = ci * taps;
-        var a = Gemm(V(dy), dyScale, V(x), xScale, V(dWeight), null, m: co, columns, k: n * oh * ow, g.Gain);
-        a.AStrideM = oh * ow;
-        (a.SrcH, a.SrcW) = (h, w);
-        int splits = WeightSplits(a);
-        a.KPerSplit = RoundUp(CeilDiv(a.K, splits), LargeTiles ? Tile64.K : Tile16.K);
-        splits = CeilDiv(a.K, a.KPerSplit);
+        int k = dWeight.Shape[2], taps = k * k;
         var lowering = new BackwardWeightLowering
         {
             InC = ci, OutC = co, H = h, W = w, OutW = ow, OutHw = oh * ow, Stride = g.Stride, Padding = g.Padding, KernelSize = k,
-            TransposedOut = Flag(g.WeightTransposed && splits == 1),
+            Transposed = Flag(g.WeightTransposed),
         };
+        var a = Gemm(V(dy), dyScale, V(x), xScale, V(dWeight), null, m: co, columns: ci * taps, k: n * oh * ow, g.Gain);
+        a.AStrideM = oh * ow;
+        (a.SrcH, a.SrcW, a.OutStrideM) = (h, w, g.WeightTransposed ? taps : ci * taps);
         _convBackwardWeight ??= LoadGemm<BackwardWeightLowering>();
+        RunSplit(a, dWeight.Length, scalePlane: 1, Tiles(a), a.K, (part, splits) => _convBackwardWeight(GemmGrid(part, splits), part, lowering));
+    }
+
+    /// <summary>
+    /// Launches a primitive's GEMMs (<paramref name="launch"/> gets its operands and the split
+    /// count), split along K when its tiles alone cannot fill the GPU: a weight gradient has few
+    /// tiles and a K of every pixel of the batch, a 4x4 layer few columns and a K of 4608. Each
+    /// split writes a partial in the output's layout; a second pass sums them in order
+    /// (deterministic, unlike float atomics) and applies the gain and output scale.
+    /// </summary>
+    private void RunSplit(ConvGemmArgs a, int outLength, int scalePlane, int tiles, int maxK, Action<ConvGemmArgs, int> launch)
+    {
+        int splits = SplitsOverride > 0 ? SplitsOverride : Math.Clamp(Math.Min(CeilDiv(2 * _accelerator.NumMultiprocessors, tiles), maxK / 512), 1, 64);
+        int kPerSplit = RoundUp(CeilDiv(maxK, splits), LargeTiles ? Tile64.K : Tile16.K);
         if (splits == 1)
         {
-            a.OutStrideM = g.WeightTransposed ? taps : columns;
-            _convBackwardWeight(GemmGrid(a, 1), a, lowering);
+            launch(a with { KPerSplit = Math.Max(kPerSplit, 1) }, 1);
             return;
         }
-        // Split K (the batch and every pixel) when the weight has too few tiles to fill the GPU:
-        // each split writes a plain [co, columns] partial, and a second pass sums them in order
-        // (deterministic, unlike float atomics) and stores in the weight's layout with the gain.
-        var partials = Scratch(ScratchSlot.First, (long)splits * co * columns);
-        (a.Out, a.OutStrideM, a.OutSplitStride, a.Gain) = (partials, columns, co * columns, 1f);
-        _convBackwardWeight(GemmGrid(a, splits), a, lowering);
-        _sumWeightSplits ??= _accelerator.LoadAutoGroupedStreamKernel<Index1D, Floats, Floats, WeightSplitArgs>(SumWeightSplitsKernel);
-        _sumWeightSplits(co * columns, partials, V(dWeight), new WeightSplitArgs
+        var partials = Scratch(ScratchSlot.First, (long)splits * outLength);
+        launch(a with { Out = partials, OutSplitStride = outLength, Gain = 1f, HasOutScale = 0, KPerSplit = Math.Max(kPerSplit, 1) }, splits);
+        _sumSplits ??= _accelerator.LoadAutoGroupedStreamKernel<Index1D, SplitSumArgs>(SumSplitsKernel);
+        _sumSplits(outLength, new SplitSumArgs
         {
-            M = co, Columns = columns, Splits = splits, Taps = taps, TransposedOut = Flag(g.WeightTransposed), Gain = g.Gain,
+            Partials = partials, Out = a.Out, OutScale = a.OutScale, Length = outLength, Splits = splits,
+            ScalePlane = scalePlane, HasOutScale = a.HasOutScale, Gain = a.Gain,
         });
     }
 
-    /// <summary>Enough splits for about two groups per multiprocessor, each keeping at least 512 of K.</summary>
-    private int WeightSplits(ConvGemmArgs a)
+    /// <summary>out[j] = gain·Σ_z partial[z, j]·scale; the output scale is per (sample, channel) plane.</summary>
+    private static void SumSplitsKernel(Index1D j, SplitSumArgs a)
     {
-        if (WeightSplitsOverride > 0) return Math.Min(WeightSplitsOverride, a.K);
-        int tiles = CeilDiv(a.M, TileSize) * CeilDiv(a.Columns, TileSize);
-        int wanted = CeilDiv(2 * _accelerator.NumMultiprocessors, tiles);
-        return Math.Clamp(Math.Min(wanted, a.K / 512), 1, 64);
-    }
-
-    private static void SumWeightSplitsKernel(Index1D j, Floats partials, Floats dWeight, WeightSplitArgs a)
-    {
-        int m = j / a.Columns, c = j - m * a.Columns;
         float s = 0;
-        for (int z = 0; z < a.Splits; z++) s += partials[z * a.M * a.Columns + j];
-        // Transposed layout [ci, co, k, k] for column c = (ci, tap): ci·co·k² + m·k² + tap.
-        int ci = c / a.Taps, at = a.TransposedOut != 0 ? (ci * a.M + m) * a.Taps + c - ci * a.Taps : j;
-        dWeight[at] = s * a.Gain;
+        for (int z = 0; z < a.Splits; z++) s += a.Partials[z * a.Length + j];
+        s *= a.Gain;
+        if (a.HasOutScale != 0) s *= a.OutScale[j / a.ScalePlane];
+        a.Out[j] = s;
     }
 
     private ConvGemmArgs Gemm(Floats aOperand, Tensor? aScale, Floats b, Tensor? bScale, Floats output, Tensor? outScale, int m, int columns, int k, float gain) => new()
@@ -140,14 +146,13 @@ public sealed partial class IlgpuBackend
         Gain = gain,
     };
 
-    private KernelConfig GemmGrid(ConvGemmArgs a, int splits)
-    {
-        return new KernelConfig(
-            new Index3D(CeilDiv(a.Columns, TileSize), CeilDiv(a.M, TileSize), splits),
-            new Index3D(LargeTiles ? Tile64.Threads : Tile16.Threads, 1, 1));
-    }
-
     private int TileSize => LargeTiles ? Tile64.Size : Tile16.Size;
+
+    private int Tiles(ConvGemmArgs a) => CeilDiv(a.M, TileSize) * CeilDiv(a.Columns, TileSize);
+
+    private KernelConfig GemmGrid(ConvGemmArgs a, int splits) => new(
+        new Index3D(CeilDiv(a.Columns, TileSize), CeilDiv(a.M, TileSize), splits),
+        new Index3D(LargeTiles ? Tile64.Threads : Tile16.Threads, 1, 1));
 
     private Action<KernelConfig, ConvGemmArgs, TLowering> LoadGemm<TLowering>() where TLowering : struct, IConvLowering =>
         LargeTiles

@@ -21,7 +21,12 @@ public sealed partial class IlgpuBackend
         var buffer = _scratch[i];
         if (buffer is null || buffer.Length < length)
         {
-            buffer?.Dispose();
+            if (buffer is not null)
+            {
+                // Queued kernels may still read the old buffer; growing is rare, so simply wait.
+                _accelerator.Synchronize();
+                buffer.Dispose();
+            }
             buffer = _accelerator.Allocate1D<float>(Math.Max(length, 1024));
             _scratch[i] = buffer;
         }

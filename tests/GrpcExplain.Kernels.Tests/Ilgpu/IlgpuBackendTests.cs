@@ -31,7 +31,7 @@ public sealed class IlgpuBackendTests
         using var tdx = b.Sentinel(xs);
         using var tdw = b.Sentinel(ws);
         b.Conv2dForward(tx, tw, ty, p);
-        b.WeightSplitsOverride = 2;
+        b.SplitsOverride = 2;
         b.Conv2dBackward(tx, tw, tdy, tdx, tdw, p);
         var (dxRef, dwRef) = Reference.Conv2dBackward(x, xs, w, ws, dy, p);
         Accuracy.AssertClose("y", b.Download(ty), Reference.Conv2dForward(x, xs, w, ws, p), ys);
@@ -55,7 +55,7 @@ public sealed class IlgpuBackendTests
         using var dy = b.Upload(TestData.Normal(rng, ys.Length), ys);
         using var y = b.Allocate(ys);
         b.ModulatedConv2dForward(x, w, s, y, mp);
-        b.WeightSplitsOverride = 3;
+        b.SplitsOverride = 3;
         float[][] Run()
         {
             using var dx = b.Allocate(xs);
