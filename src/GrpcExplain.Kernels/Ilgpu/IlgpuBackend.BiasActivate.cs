@@ -54,7 +54,7 @@ public sealed partial class IlgpuBackend
         if (dBias is not null) SumOverBatchAndSpace(a.Dz, V(dBias), a.Batch, a.C, a.Hw);
         if (!noiseGrads) return;
         // Noise is broadcast over channels (and over the batch when it has one sample), so its
-        // gradient first sums dz over those; dStrength = Σ noise · that sum, by one group.
+        // gradient first sums dz over those; dStrength = Σ noise · that sum.
         var g = new NoiseGradArgs
         {
             Dz = a.Dz, Noise = a.Noise, Strength = a.Strength, DNoise = VOrNone(dNoise), Products = Scratch(ScratchSlot.Second, noise!.Length),
@@ -62,7 +62,7 @@ public sealed partial class IlgpuBackend
         };
         _noiseBackward ??= _accelerator.LoadAutoGroupedStreamKernel<Index1D, NoiseGradArgs>(NoiseBackwardKernel);
         _noiseBackward(noise.Length, g);
-        if (dNoiseStrength is not null) SumAll(g.Products, V(dNoiseStrength));
+        if (dNoiseStrength is not null) SumOverBatchAndSpace(g.Products, V(dNoiseStrength), 1, 1, noise.Length);
     }
 
     private static void BiasActivateForwardKernel(Index1D j, BiasActivateArgs a)

@@ -6,9 +6,15 @@ namespace GrpcExplain.Kernels.Ilgpu;
 
 public sealed partial class IlgpuBackend
 {
-    private Action<KernelConfig, Floats, Floats, int, int, int>? _sumOverBatchAndSpace;
+    internal struct ChannelSumArgs
+    {
+        public Floats X, Out;
+        public int N, C, Hw, Chunks;
+    }
+
+    private Action<KernelConfig, ChannelSumArgs>? _sumChannelChunks;
+    private Action<Index1D, Floats, Floats, int>? _sumChunks;
     private Action<Index1D, Floats, Floats, int, int>? _broadcastOverBatchAndSpace;
-    private Action<KernelConfig, Floats, Floats, int>? _sumAll;
 
     protected override void SumOverBatchAndSpaceForwardCore(Tensor x, Tensor y)
     {
@@ -23,42 +29,44 @@ public sealed partial class IlgpuBackend
         _broadcastOverBatchAndSpace(dx.Length, V(dy), V(dx), c, h * w);
     }
 
-    /// <summary>y[c] = Σ_{n,p} x[n, c, p]; also the bias gradient of the fused epilogue.</summary>
+    /// <summary>y[c] = Σ_{n,p} x[n, c, p]; also the bias gradient of the fused epilogue, and (C = 1) a plain sum.</summary>
     private void SumOverBatchAndSpace(Floats x, Floats y, int n, int c, int hw)
     {
-        _sumOverBatchAndSpace ??= _accelerator.LoadStreamKernel<Floats, Floats, int, int, int>(SumOverBatchAndSpaceKernel);
-        _sumOverBatchAndSpace(ReduceGrid(c), x, y, n, c, hw);
+        // One group per channel leaves most of a GPU idle when channels are few and planes large
+        // (ToRGB's bias, the noise strength): then each channel is cut into chunks, one group
+        // each, and a second pass adds a channel's chunk sums in order.
+        long perChannel = (long)n * hw;
+        int chunks = c >= 2 * _accelerator.NumMultiprocessors ? 1 : (int)Math.Clamp(perChannel / (64L * _reduceGroup), 1, 64);
+        var a = new ChannelSumArgs { X = x, Out = chunks == 1 ? y : Scratch(ScratchSlot.Partials, c * chunks), N = n, C = c, Hw = hw, Chunks = chunks };
+        _sumChannelChunks ??= _accelerator.LoadStreamKernel<ChannelSumArgs>(SumChannelChunksKernel);
+        _sumChannelChunks(ReduceGrid(c * chunks), a);
+        if (chunks == 1) return;
+        _sumChunks ??= _accelerator.LoadAutoGroupedStreamKernel<Index1D, Floats, Floats, int>(SumChunksKernel);
+        _sumChunks(c, a.Out, y, chunks);
     }
 
-    /// <summary>y[0] = Σ x, by one group.</summary>
-    private void SumAll(Floats x, Floats y)
+    /// <summary>One group per (channel, chunk) of the channel's N·H·W values; Out[group] = their sum.</summary>
+    private static void SumChannelChunksKernel(ChannelSumArgs a)
     {
-        _sumAll ??= _accelerator.LoadStreamKernel<Floats, Floats, int>(SumAllKernel);
-        _sumAll(ReduceGrid(1), x, y, (int)x.Length);
-    }
-
-    /// <summary>One group per channel; each thread strides over the channel's planes, the group sums.</summary>
-    private static void SumOverBatchAndSpaceKernel(Floats x, Floats y, int n, int c, int hw)
-    {
-        int ch = Grid.IdxX;
+        int ch = Grid.IdxX / a.Chunks, chunk = Grid.IdxX - ch * a.Chunks;
+        int length = a.N * a.Hw, begin = (int)((long)length * chunk / a.Chunks), end = (int)((long)length * (chunk + 1) / a.Chunks);
         float s = 0;
-        for (int b = 0; b < n; b++)
+        for (int e = begin + Group.IdxX; e < end; e += Group.DimX)
         {
-            int plane = (b * c + ch) * hw;
-            for (int q = Group.IdxX; q < hw; q += Group.DimX) s += x[plane + q];
+            int b = e / a.Hw;
+            s += a.X[(b * a.C + ch) * a.Hw + e - b * a.Hw];
         }
         s = GroupReduce.Sum(s);
-        if (Group.IdxX == 0) y[ch] = s;
+        if (Group.IdxX == 0) a.Out[Grid.IdxX] = s;
+    }
+
+    private static void SumChunksKernel(Index1D ch, Floats partials, Floats y, int chunks)
+    {
+        float s = 0;
+        for (int k = 0; k < chunks; k++) s += partials[ch * chunks + k];
+        y[ch] = s;
     }
 
     private static void BroadcastOverBatchAndSpaceKernel(Index1D j, Floats dy, Floats dx, int c, int hw) =>
         dx[j] = dy[j / hw % c];
-
-    private static void SumAllKernel(Floats x, Floats y, int length)
-    {
-        float s = 0;
-        for (int i = Group.IdxX; i < length; i += Group.DimX) s += x[i];
-        s = GroupReduce.Sum(s);
-        if (Group.IdxX == 0) y[0] = s;
-    }
 }

@@ -9,10 +9,10 @@ public sealed partial class IlgpuBackend
     // allocation per call: every kernel runs in order on one stream, so the next op cannot touch
     // a slot before the previous op's kernels are done with it, and no allocation or free (each
     // an implicit device synchronisation under CUDA) happens once the buffers have grown.
-    private readonly MemoryBuffer1D<float, Stride1D.Dense>?[] _scratch = new MemoryBuffer1D<float, Stride1D.Dense>?[2];
+    private readonly MemoryBuffer1D<float, Stride1D.Dense>?[] _scratch = new MemoryBuffer1D<float, Stride1D.Dense>?[Enum.GetValues<ScratchSlot>().Length];
 
-    /// <summary>Scratch slots; an op uses each at most once at a time.</summary>
-    private enum ScratchSlot { First, Second }
+    /// <summary>Scratch slots; an op uses each at most once at a time, reductions only Partials.</summary>
+    private enum ScratchSlot { First, Second, Partials }
 
     /// <summary>A device view of at least <paramref name="length"/> floats, contents undefined.</summary>
     private ArrayView1D<float, Stride1D.Dense> Scratch(ScratchSlot slot, long length)

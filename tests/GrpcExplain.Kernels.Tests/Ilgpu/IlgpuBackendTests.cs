@@ -39,6 +39,37 @@ public sealed class IlgpuBackendTests
         Accuracy.AssertClose("dWeight", b.Download(tdw), dwRef, ws);
     }
 
+    /// <summary>
+    /// A single channel over a large batch and plane is summed in chunks by several groups, then
+    /// the chunk sums in order: the noise-strength gradient and ToRGB's bias take that path.
+    /// </summary>
+    [Fact]
+    public void ChunkedChannelSumsMatchReference()
+    {
+        if (!EmulatorSelected) Assert.Skip("ilgpu-cpu is not among GRPCEXPLAIN_TEST_BACKENDS.");
+        using var b = IlgpuBackend.CreateCpu();
+        Shape xs = new(2, 1, 33, 65);
+        var rng = TestData.Rng("ilgpu chunked sums");
+        double[] x = TestData.NormalDouble(rng, xs.Length), dy = TestData.NormalDouble(rng, xs.Length), noise = TestData.NormalDouble(rng, xs.Length);
+        using var tx = b.Upload(TestData.ToFloat(x), xs);
+        using var sum = b.Sentinel(1);
+        b.SumOverBatchAndSpaceForward(tx, sum);
+        Accuracy.AssertClose("sum", b.Download(sum), Reference.SumOverBatchAndSpaceForward(x, xs), new Shape(1));
+
+        var p = BiasActivateParams.LeakyRelu();
+        using var tn = b.Upload(TestData.ToFloat(noise), xs);
+        using var strength = b.Upload([0.3f], 1);
+        using var y = b.Allocate(xs);
+        using var tdy = b.Upload(TestData.ToFloat(dy), xs);
+        using var db = b.Sentinel(1);
+        using var ds = b.Sentinel(1);
+        b.BiasActivateForward(tx, null, tn, strength, y, p);
+        b.BiasActivateBackward(y, tdy, tn, strength, null, db, null, ds, p);
+        var (_, dbRef, _, dsRef) = Reference.BiasActivateBackward(x, xs, null, noise, 2, 0.3f, dy, p);
+        Accuracy.AssertClose("dBias", b.Download(db), dbRef, new Shape(1));
+        Accuracy.AssertClose("dNoiseStrength", b.Download(ds)[0], dsRef);
+    }
+
     /// <summary>The same inputs give the same bits: every reduction has a fixed order (no float atomics).</summary>
     [Fact]
     public void GradientsAreDeterministic()
