@@ -116,13 +116,19 @@ public sealed partial class IlgpuBackend : Backend
         if (disposing && !_disposed)
         {
             _disposed = true;
-            _accelerator.Synchronize();
-            DisposeScratch();
-            DisposeFilters();
-            _none.Dispose();
-            // The accelerator owns the loaded kernels and frees them with itself.
-            _accelerator.Dispose();
-            _context.Dispose();
+            try
+            {
+                _accelerator.Synchronize();
+            }
+            finally
+            {
+                DisposeScratch();
+                DisposeFilters();
+                _none.Dispose();
+                // The accelerator owns the loaded kernels and frees them with itself.
+                _accelerator.Dispose();
+                _context.Dispose();
+            }
         }
         base.Dispose(disposing);
     }
