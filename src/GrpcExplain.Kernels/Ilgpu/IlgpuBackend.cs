@@ -10,7 +10,7 @@ internal sealed class IlgpuTensor(IlgpuBackend owner, Shape shape, MemoryBuffer1
 {
     public MemoryBuffer1D<float, Stride1D.Dense> Buffer { get; } = buffer;
     public ArrayView1D<float, Stride1D.Dense> View => Buffer.View;
-    protected override void Release() => Buffer.Dispose();
+    protected override void Release() => owner.Recycle(Buffer);
 }
 
 /// <summary>
@@ -88,22 +88,6 @@ public sealed partial class IlgpuBackend : Backend
 
     private static int Flag(bool b) => b ? 1 : 0;
 
-    protected override Tensor AllocateCore(Shape shape)
-    {
-        var buffer = _accelerator.Allocate1D<float>(shape.Length);
-        buffer.MemSetToZero();
-        return new IlgpuTensor(this, shape, buffer);
-    }
-
-    protected override void UploadCore(ReadOnlySpan<float> values, Tensor destination) =>
-        ((IlgpuTensor)destination).Buffer.View.AsContiguous().CopyFromCPU(values);
-
-    protected override void DownloadCore(Tensor source, Span<float> destination)
-    {
-        _accelerator.Synchronize();
-        ((IlgpuTensor)source).Buffer.View.AsContiguous().CopyToCPU(destination);
-    }
-
     public override void Synchronize() => _accelerator.Synchronize();
 
     /// <summary>One grid of <see cref="_reduceGroup"/>-thread groups, one group per reduced row.</summary>
@@ -122,6 +106,7 @@ public sealed partial class IlgpuBackend : Backend
             }
             finally
             {
+                DisposePool();
                 DisposeScratch();
                 DisposeFilters();
                 _none.Dispose();

@@ -100,6 +100,20 @@ public sealed class IlgpuBackendTests
         for (int i = 0; i < first.Length; i++) Assert.Equal(first[i], second[i]);
     }
 
+    /// <summary>Freed device buffers are reused for the next tensor of that length, which must still start as zeros.</summary>
+    [Fact]
+    public void ReusedBuffersComeBackZeroed()
+    {
+        if (!EmulatorSelected) Assert.Skip("ilgpu-cpu is not among GRPCEXPLAIN_TEST_BACKENDS.");
+        using var b = IlgpuBackend.CreateCpu();
+        var first = b.Upload(TestData.Filled(24, 3f), 2, 3, 4);
+        first.Dispose();
+        using var second = b.Allocate(4, 6);
+        Assert.All(b.Download(second), v => Assert.Equal(0f, v));
+        using var third = b.Upload(TestData.Filled(24, 5f), 24);
+        Assert.All(b.Download(third), v => Assert.Equal(5f, v));
+    }
+
     /// <summary>Disposing frees the kernels, caches and scratch; twice is harmless, and so are tensors outliving the backend.</summary>
     [Fact]
     public void DisposeReleasesEverythingOnce()
