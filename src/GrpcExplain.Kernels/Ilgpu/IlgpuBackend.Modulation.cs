@@ -14,8 +14,8 @@ public sealed partial class IlgpuBackend
         public int N, OutC, InC, Taps, Hw, HasDx, HasDStyles;
     }
 
-    private Action<Index1D, ModulationArgs>? _demodulate, _demodulateStyles, _demodulateWeight;
-    private Action<KernelConfig, ModulationArgs>? _modulateBackward, _demodulateCoefficients;
+    private Action<Index1D, ModulationArgs>? _demodulateWeight;
+    private Action<KernelConfig, ModulationArgs>? _demodulate, _modulateBackward, _demodulateCoefficients, _demodulateStyles;
 
     private ModulationArgs Modulation(Tensor weight, Tensor styles)
     {
@@ -32,8 +32,8 @@ public sealed partial class IlgpuBackend
     {
         var a = Modulation(weight, styles);
         a.D = V(d);
-        _demodulate ??= _accelerator.LoadAutoGroupedStreamKernel<Index1D, ModulationArgs>(DemodulateKernel);
-        _demodulate(a.N * a.OutC, a);
+        _demodulate ??= _accelerator.LoadStreamKernel<ModulationArgs>(DemodulateKernel);
+        _demodulate(ReduceGrid(a.N * a.OutC), a);
     }
 
     internal override void ModulateBackwardCore(Tensor x, Tensor dxs, Tensor styles, Tensor? dx, Tensor? dStyles)
@@ -64,8 +64,8 @@ public sealed partial class IlgpuBackend
         if (dStyles is not null)
         {
             a.DStyles = V(dStyles);
-            _demodulateStyles ??= _accelerator.LoadAutoGroupedStreamKernel<Index1D, ModulationArgs>(DemodulateStylesKernel);
-            _demodulateStyles(a.N * a.InC, a);
+            _demodulateStyles ??= _accelerator.LoadStreamKernel<ModulationArgs>(DemodulateStylesKernel);
+            _demodulateStyles(ReduceGrid(a.N * a.InC), a);
         }
         if (dWeight is not null)
         {
@@ -84,17 +84,21 @@ public sealed partial class IlgpuBackend
         return s;
     }
 
-    /// <summary>d[n, o] = rsqrt(Σ_i s[n, i]²·Σ_k W[o, i, k]² + ε), one thread per (n, o).</summary>
-    private static void DemodulateKernel(Index1D j, ModulationArgs a)
+    /// <summary>
+    /// d[n, o] = rsqrt(Σ_i s[n, i]²·Σ_k W[o, i, k]² + ε), one group per (n, o): a thread per (n, o)
+    /// walked 4608 weights alone at 512 channels and left the GPU nearly idle (1.3 ms on an H200).
+    /// </summary>
+    private static void DemodulateKernel(ModulationArgs a)
     {
-        int n = j / a.OutC, o = j - n * a.OutC;
+        int j = Grid.IdxX, n = j / a.OutC, o = j - n * a.OutC;
         float s = 0;
-        for (int i = 0; i < a.InC; i++)
+        for (int i = Group.IdxX; i < a.InC; i += Group.DimX)
         {
             float style = a.Styles[n * a.InC + i];
             s += style * style * KernelNorm2(a, o, i);
         }
-        a.D[j] = 1f / MathF.Sqrt(s + ModulatedConv2dParams.Epsilon);
+        s = GroupReduce.Sum(s);
+        if (Group.IdxX == 0) a.D[j] = 1f / MathF.Sqrt(s + ModulatedConv2dParams.Epsilon);
     }
 
     /// <summary>One group per plane (n, c): dStyles = Σ_p dxs·x by a group sum; dx = dxs·s in the same pass.</summary>
@@ -122,13 +126,14 @@ public sealed partial class IlgpuBackend
         if (Group.IdxX == 0) a.G[j] = -dot * a.D[j] * a.D[j];
     }
 
-    /// <summary>dStyles[n, i] += s[n, i]·Σ_o g[n, o]·Σ_k W[o, i, k]², one thread per (n, i).</summary>
-    private static void DemodulateStylesKernel(Index1D j, ModulationArgs a)
+    /// <summary>dStyles[n, i] += s[n, i]·Σ_o g[n, o]·Σ_k W[o, i, k]², one group per (n, i).</summary>
+    private static void DemodulateStylesKernel(ModulationArgs a)
     {
-        int n = j / a.InC, i = j - n * a.InC;
+        int j = Grid.IdxX, n = j / a.InC, i = j - n * a.InC;
         float s = 0;
-        for (int o = 0; o < a.OutC; o++) s += a.G[n * a.OutC + o] * KernelNorm2(a, o, i);
-        a.DStyles[j] += a.Styles[j] * s;
+        for (int o = Group.IdxX; o < a.OutC; o += Group.DimX) s += a.G[n * a.OutC + o] * KernelNorm2(a, o, i);
+        s = GroupReduce.Sum(s);
+        if (Group.IdxX == 0) a.DStyles[j] += a.Styles[j] * s;
     }
 
     /// <summary>dWeight[o, i, k] += W[o, i, k]·Σ_n g[n, o]·s[n, i]², one thread per weight.</summary>
