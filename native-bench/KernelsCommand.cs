@@ -30,12 +30,15 @@ internal static class KernelsCommand
         var cases = StyleGan2Layers.Cases(o.Configs, o.Batches).Where(c => o.Ops is null || o.Ops.Contains(c.Case.Op)).ToList();
         if (o.List)
         {
-            foreach (var c in cases) Console.WriteLine($"{c.Case.Op,-26} {c.Case.ShapeName,-24} {string.Join(", ", c.Layers)}");
+            Console.WriteLine($"{"op",-26} {"shape",-24} {"fwd GFLOP",10} {"bwd GFLOP",10}  layers");
+            foreach (var c in cases)
+                Console.WriteLine($"{c.Case.Op,-26} {c.Case.ShapeName,-24} {c.Case.Flops(Direction.Forward) / 1e9,10:F4} {c.Case.Flops(Direction.Backward) / 1e9,10:F4}  {string.Join(", ", c.Layers)}");
             return 0;
         }
 
         var log = Console.Out;
         MachineInfo.Print(log);
+        var quiet = new QuietMeter();
         log.WriteLine($"{cases.Count} shapes of {string.Join(", ", o.Configs.Select(c => c.Name))} at batch {string.Join(", ", o.Batches)}; " +
             $"median of {o.Timing.Repeat} samples of at least {o.Timing.MinTimeSeconds * 1e3:0.#} ms; tolerance {o.Tolerance:0e+00}");
         log.WriteLine("variants:");
@@ -79,7 +82,7 @@ internal static class KernelsCommand
         Report.PrintTable(log, [.. rows.Where(r => r.Op != "sgemm")], columns);
         Report.PrintSummary(log, [.. rows.Where(r => r.Op != "sgemm")], columns);
         Report.PrintHeadline(log, rows);
-        if (MachineInfo.LoadAverage() is { } load) log.WriteLine($"load average at the end: {load[0]:F2} {load[1]:F2} {load[2]:F2}");
+        log.WriteLine($"during the run: {MachineInfo.Describe(quiet)}");
         if (o.JsonPath is not null)
         {
             Row.WriteJson(o.JsonPath, rows);

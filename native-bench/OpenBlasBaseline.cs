@@ -45,9 +45,6 @@ internal static class OpenBlasBaseline
         }.Concat(specs)) psi.ArgumentList.Add(a);
         var threads = Environment.ProcessorCount.ToString();
         psi.Environment["OPENBLAS_NUM_THREADS"] = threads;
-        psi.Environment["OMP_NUM_THREADS"] = threads;
-        // im2col's OpenMP threads must sleep, not spin, while OpenBLAS's own threads run the sgemm.
-        psi.Environment["OMP_WAIT_POLICY"] = "PASSIVE";
         log.WriteLine($"openblas: timing {specs.Count} benchmarks with OPENBLAS_NUM_THREADS={threads} ...");
         using var p = Process.Start(psi)!;
         var json = p.StandardOutput.ReadToEnd();

@@ -22,7 +22,7 @@ internal static class Report
         }
         var flag = r.Status == Row.Inaccurate ? $"  !! ERROR ABOVE {tolerance:0e+00} !!" : "";
         var vs = Ratio(r, baseline) is { } q && r.Backend != Baseline ? $"  {Pct(q)} of {Baseline}" : "";
-        w.WriteLine($"{head}  {err,-12}  {r.Ms,10:0.0000} ms  {r.Gflops,8:F1} GFLOP/s  {r.Gbps,7:F1} GB/s{vs}{flag}");
+        w.WriteLine($"{head}  {err,-12}  {r.Ms,10:0.0000} ms  {Num(r.Gflops!.Value),8} GFLOP/s  {Num(r.Gbps!.Value),7} GB/s{vs}{flag}");
     }
 
     /// <summary>op, direction, shape, then each backend's GFLOP/s with its ratio to OpenBLAS for the same op and shape.</summary>
@@ -54,7 +54,7 @@ internal static class Report
                 var ratios = mine.Select(r => Ratio(r, g.FirstOrDefault(x => x.Backend == Baseline && x.Shape == r.Shape)))
                     .OfType<double>().ToList();
                 var q = b != Baseline && ratios.Count > 0 ? $" {Pct(Median(ratios)),4}" : "";
-                return $"{$"{Median(mine.Select(r => r.Gflops!.Value).ToList()):F1}{q}",16}";
+                return $"{$"{Num(Median([.. mine.Select(r => r.Gflops!.Value)]))}{q}",16}";
             });
             w.WriteLine($"{g.Key.Op,-26} {g.Key.Direction,-8} {g.Select(r => r.Shape).Distinct().Count(),6} {string.Join(" ", cells)}");
         }
@@ -80,11 +80,14 @@ internal static class Report
         null => "",
         { Status: Row.NotImplemented } => "n/i",
         { Status: Row.Failed } => "failed",
-        _ => $"{(r.Status == Row.Inaccurate ? "!" : "")}{r.Gflops:F1}{(r.Backend != Baseline && Ratio(r, baseline) is { } q ? $" {Pct(q),4}" : "")}",
+        _ => $"{(r.Status == Row.Inaccurate ? "!" : "")}{Num(r.Gflops!.Value)}{(r.Backend != Baseline && Ratio(r, baseline) is { } q ? $" {Pct(q),4}" : "")}",
     };
 
     private static double? Ratio(Row r, Row? baseline) =>
         r.Gflops is { } mine && baseline?.Gflops is { } theirs && theirs > 0 ? mine / theirs : null;
+
+    /// <summary>One decimal, or three significant digits below 1 (the ILGPU emulator runs at MFLOP/s).</summary>
+    private static string Num(double v) => v >= 1 || v == 0 ? $"{v:F1}" : $"{v:G3}";
 
     private static string Pct(double q) => $"{q * 100:F0}%";
 

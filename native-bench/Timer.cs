@@ -15,14 +15,15 @@ internal static class Timer
     /// One warm-up call (JIT, caches, lazily allocated scratch), one call to estimate the duration, then
     /// samples of enough calls to last the minimum time each; every sample ends with the backend
     /// synchronized, so queued GPU work is inside the clock. Calls of a quarter second or more average
-    /// out their own noise and take at most three samples, so full runs stay short.
+    /// out their own noise: their warm-up serves as the estimate and they take at most three samples,
+    /// so full runs stay short.
     /// </summary>
     public static Timing Measure(Action call, Backend backend, TimingOptions o)
     {
         GC.Collect();
         GC.WaitForPendingFinalizers();
-        Run(call, backend, 1);
-        double estimate = Run(call, backend, 1);
+        double warmUp = Run(call, backend, 1);
+        double estimate = warmUp >= 0.25 ? warmUp : Run(call, backend, 1);
         int calls = (int)Math.Clamp(Math.Ceiling(o.MinTimeSeconds / Math.Max(estimate, 1e-7)), 1, 1_000_000);
         int samples = estimate >= 0.25 ? Math.Min(o.Repeat, 3) : o.Repeat;
         var perCall = new double[samples];
