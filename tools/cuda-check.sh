@@ -4,8 +4,9 @@
 #
 #   tools/cuda-check.sh pack      here: publish the tests and native-bench, pack the .NET runtime,
 #                                 all into .device/ (git-ignored; about 40 MB)
-#   tools/cuda-check.sh run OUT   there, from the repository root: unpack the runtime, run both,
-#                                 write the logs and the benchmark JSON into OUT
+#   tools/cuda-check.sh run OUT   there, from the repository root: unpack the runtime, run both
+#                                 (once per GEMM_VERSIONS entry, e.g. GEMM_VERSIONS="v1 v2") and the
+#                                 PyTorch baseline, write logs, JSON and summary.log into OUT
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,10 +29,25 @@ run)
     export DOTNET_ROOT=/tmp/dotnet PATH=/tmp/dotnet:$PATH DOTNET_CLI_TELEMETRY_OPTOUT=1
     (nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv; nproc; lscpu | grep 'Model name') > "$out/machine.txt" 2>&1 || true
     status=0
-    GRPCEXPLAIN_TEST_BACKENDS=cuda GRPCEXPLAIN_TEST_CUDA=1 \
-        dotnet .device/tests/GrpcExplain.Kernels.Tests.dll 2>&1 | tee "$out/cuda-tests.log" | tail -40 || status=1
-    dotnet .device/bench/NativeBench.dll kernels --backend cuda,cpu --json "$out/kernels-cuda.json" 2>&1 \
-        | tee "$out/kernels-cuda.log" | tail -60 || status=1
+    # One pass per ILGPU GEMM version (GRPCEXPLAIN_ILGPU_GEMM); "default" leaves the backend's choice.
+    for version in ${GEMM_VERSIONS:-default}; do
+        if [ "$version" = default ]; then unset GRPCEXPLAIN_ILGPU_GEMM; else export GRPCEXPLAIN_ILGPU_GEMM=$version; fi
+        GRPCEXPLAIN_TEST_BACKENDS=cuda GRPCEXPLAIN_TEST_CUDA=1 timeout "${TEST_TIMEOUT:-200}" \
+            dotnet .device/tests/GrpcExplain.Kernels.Tests.dll > "$out/tests-$version.log" 2>&1 || status=1
+        grep -E "Total:|\[FAIL\]" "$out/tests-$version.log" | tail -20
+        timeout "${BENCH_TIMEOUT:-180}" dotnet .device/bench/NativeBench.dll kernels --backend cuda --no-baseline \
+            --json "$out/kernels-$version.json" > "$out/bench-$version.log" 2>&1 || status=1
+        echo "== bench $version" >> "$out/summary.log"
+        sed -n '/^Median over shapes/,$p' "$out/bench-$version.log" >> "$out/summary.log"
+        rm -f "$out/bench-$version.log"
+    done
+    # The same-run GPU baseline: PyTorch (cuDNN) on the same modulated convolutions.
+    timeout "${TORCH_TIMEOUT:-100}" python3 native-bench/torch/modulated_convs.py --json "$out/torch-cuda.json" > /dev/null 2>&1 || status=1
+    for version in ${GEMM_VERSIONS:-default}; do
+        echo "== $version against torch" >> "$out/summary.log"
+        python3 native-bench/torch/compare.py "$out/kernels-$version.json" "$out/torch-cuda.json" --label "cuda $version" >> "$out/summary.log" 2>&1 || status=1
+    done
+    cat "$out/summary.log"
     exit $status
     ;;
 *)
