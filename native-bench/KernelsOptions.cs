@@ -36,6 +36,8 @@ internal sealed record KernelsOptions
           --batch LIST       batch sizes (default 1,8)
           --repeat N         timed samples per row, median reported (default 5)
           --min-time S       seconds one sample lasts at least; short calls repeat inside it (default 0.02)
+          --retries N        measure a row again, up to N times, while other processes take over 5% of the
+                             cores (default 2; the least disturbed measurement is kept)
           --tolerance E      max relative error before a variant is flagged (default 1e-4)
           --quick            smoke run: 64x64, batch 1, 3 samples of 5 ms
           --no-baseline      skip the OpenBLAS baseline
@@ -72,9 +74,10 @@ internal sealed record KernelsOptions
                 case "--batch": o = o with { Batches = Ints(Value(), "--batch") }; break;
                 case "--repeat": o = o with { Timing = o.Timing with { Repeat = Int(Value(), "--repeat") } }; break;
                 case "--min-time": o = o with { Timing = o.Timing with { MinTimeSeconds = Positive(Value(), "--min-time") } }; break;
+                case "--retries": o = o with { Timing = o.Timing with { Retries = Count(Value(), "--retries") } }; break;
                 case "--tolerance": o = o with { Tolerance = Positive(Value(), "--tolerance") }; break;
                 case "--quick":
-                    o = o with { Configs = [StyleGan2Config.Known[0]], Batches = [1], Timing = new(Repeat: 3, MinTimeSeconds: 0.005) };
+                    o = o with { Configs = [StyleGan2Config.Known[0]], Batches = [1], Timing = o.Timing with { Repeat = 3, MinTimeSeconds = 0.005 } };
                     break;
                 case "--no-baseline": o = o with { Baseline = false }; break;
                 case "--json": o = o with { JsonPath = Value() }; break;
@@ -105,6 +108,11 @@ internal sealed record KernelsOptions
 
     private static int Int(string value, string option) =>
         Ints(value, option) is [var v] ? v : throw new OptionsException($"{option} takes one positive integer, not '{value}'.");
+
+    private static int Count(string value, string option) =>
+        int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var v)
+            ? v
+            : throw new OptionsException($"{option} takes a whole number, not '{value}'.");
 
     private static double Positive(string value, string option) =>
         double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && v > 0

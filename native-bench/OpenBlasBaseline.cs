@@ -25,52 +25,57 @@ internal static class OpenBlasBaseline
     /// <param name="Samples">Google Benchmark's repetitions; Ms is their median.</param>
     public sealed record Result(string Op, string Direction, string Shape, double Ms, double? MaxRelError, int Samples);
 
-    public static IReadOnlyList<Result> Run(IReadOnlyCollection<string> specs, TimingOptions timing, TextWriter log)
+    /// <summary>Finds and builds conv_bench; null, after saying why and how to install what is missing, when it cannot.</summary>
+    public static string? Prepare(TextWriter log)
     {
         var source = FindSource();
         if (source is null)
         {
             log.WriteLine($"openblas: native-bench/openblas/CMakeLists.txt not found above {Environment.CurrentDirectory}; run from the repository. Continuing without the openblas rows.");
-            return [];
+            return null;
         }
-        var exe = Build(source, log);
-        if (exe is null) return [];
+        return Build(source, log);
+    }
 
-        // JSON on stdout, progress and errors on stderr, which the user sees.
+    /// <summary>
+    /// Times these benchmarks (the same repetitions and minimum time as the C# rows) on all cores; empty,
+    /// after a message, when conv_bench fails. <paramref name="context"/> also prints OpenBLAS's build and threads.
+    /// </summary>
+    public static IReadOnlyList<Result> Run(string exe, IEnumerable<string> specs, TimingOptions timing, TextWriter log, bool context = false)
+    {
+        // JSON on stdout; errors on stderr, which the user sees.
         var psi = new ProcessStartInfo(exe) { UseShellExecute = false, RedirectStandardOutput = true };
         foreach (var a in new[]
         {
             $"--benchmark_repetitions={timing.Repeat}", "--benchmark_report_aggregates_only=true",
             $"--benchmark_min_time={timing.MinTimeSeconds}", "--benchmark_format=json",
         }.Concat(specs)) psi.ArgumentList.Add(a);
-        var threads = Environment.ProcessorCount.ToString();
-        psi.Environment["OPENBLAS_NUM_THREADS"] = threads;
-        log.WriteLine($"openblas: timing {specs.Count} benchmarks with OPENBLAS_NUM_THREADS={threads} ...");
+        psi.Environment["OPENBLAS_NUM_THREADS"] = Environment.ProcessorCount.ToString();
         using var p = Process.Start(psi)!;
         var json = p.StandardOutput.ReadToEnd();
         p.WaitForExit();
         if (p.ExitCode != 0)
         {
-            log.WriteLine($"openblas: conv_bench exited with code {p.ExitCode}. Continuing without the openblas rows.");
+            log.WriteLine($"openblas: conv_bench exited with code {p.ExitCode}; no openblas rows for {string.Join(" ", psi.ArgumentList.Skip(4))}.");
             return [];
         }
         try
         {
-            return Parse(json, log);
+            return Parse(json, context ? log : null);
         }
         catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)
         {
-            log.WriteLine($"openblas: cannot read conv_bench's output ({e.Message}). Continuing without the openblas rows.");
+            log.WriteLine($"openblas: cannot read conv_bench's output ({e.Message}).");
             return [];
         }
     }
 
     /// <summary>Google Benchmark's JSON: the median aggregate of each benchmark (or its one run when there was one repetition).</summary>
-    private static List<Result> Parse(string json, TextWriter log)
+    private static List<Result> Parse(string json, TextWriter? log)
     {
         using var doc = JsonDocument.Parse(json);
         var root = doc.RootElement;
-        if (root.TryGetProperty("context", out var ctx))
+        if (log is not null && root.TryGetProperty("context", out var ctx))
         {
             string Get(string key) => ctx.TryGetProperty(key, out var v) ? v.ToString() : "?";
             log.WriteLine($"openblas: {Get("openblas_config")}, core {Get("openblas_corename")}, {Get("openblas_threads")} threads");

@@ -20,7 +20,8 @@ internal static class Report
             w.WriteLine($"{head}  {err,-12}  {(r.Status == Row.Failed ? "FAILED" : "not implemented")}: {r.Message}");
             return;
         }
-        var flag = r.Status == Row.Inaccurate ? $"  !! ERROR ABOVE {tolerance:0e+00} !!" : "";
+        var flag = (r.Status == Row.Inaccurate ? $"  !! ERROR ABOVE {tolerance:0e+00} !!" : "")
+            + (r.OthersBusy > Timer.NoisyShare ? $"  (disturbed: other processes took {r.OthersBusy * 100:F0}% of the cores)" : "");
         var vs = Ratio(r, baseline) is { } q && r.Backend != Baseline ? $"  {Pct(q)} of {Baseline}" : "";
         w.WriteLine($"{head}  {err,-12}  {r.Ms,10:0.0000} ms  {Num(r.Gflops!.Value),8} GFLOP/s  {Num(r.Gbps!.Value),7} GB/s{vs}{flag}");
     }

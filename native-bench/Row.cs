@@ -30,6 +30,9 @@ internal sealed record Row
     public required string Status { get; init; }
     public string? Message { get; init; }
     public int Samples { get; init; }
+
+    /// <summary>The share of the cores' time other processes took while the row was timed (see <see cref="QuietMeter"/>).</summary>
+    public double? OthersBusy { get; init; }
     public int CallsPerSample { get; init; }
     public required IReadOnlyList<string> Layers { get; init; }
 

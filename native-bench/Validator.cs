@@ -11,6 +11,10 @@ internal sealed class Validator
 {
     private readonly Dictionary<string, double[][]> _expected = [];
     private readonly Dictionary<string, double> _errors = [];
+    private readonly System.Diagnostics.Stopwatch _clock = new();
+
+    /// <summary>Time spent validating, references included.</summary>
+    public TimeSpan Elapsed => _clock.Elapsed;
 
     /// <summary>The max relative error of the variant at the case's reduced shape. Throws what the kernel throws.</summary>
     public double MaxRelativeError(Variant v, KernelCase full, Direction d)
@@ -18,6 +22,19 @@ internal sealed class Validator
         var c = full.Reduced();
         var key = $"{c.Key} {d.Name()}";
         if (_errors.TryGetValue($"{v.Name} {key}", out var known)) return known;
+        _clock.Start();
+        try
+        {
+            return _errors[$"{v.Name} {key}"] = Check(v, c, d, key);
+        }
+        finally
+        {
+            _clock.Stop();
+        }
+    }
+
+    private double Check(Variant v, KernelCase c, Direction d, string key)
+    {
         float[][] actual;
         using (var bound = c.Bind(v.Backend))
         {
@@ -26,6 +43,6 @@ internal sealed class Validator
             actual = bound.Download(d);
         }
         if (!_expected.TryGetValue(key, out var expected)) _expected[key] = expected = c.Expected(d);
-        return _errors[$"{v.Name} {key}"] = Accuracy.MaxRelativeError(actual, expected);
+        return Accuracy.MaxRelativeError(actual, expected);
     }
 }
