@@ -54,10 +54,16 @@ internal sealed class QuietMeter
 {
     private readonly (long Total, long Busy, long Self)? _start = Sample();
 
+    /// <summary>
+    /// Both counters advance in clock ticks sampled per core, so a tick or two of disagreement is jitter,
+    /// not another process: that much is forgiven, or a quiet 100 ms row would read 5% disturbed.
+    /// </summary>
+    private const long JitterTicks = 2;
+
     public double? OthersBusyFraction()
     {
         if (_start is not { } a || Sample() is not { } b || b.Total <= a.Total) return null;
-        return Math.Max(0, (double)(b.Busy - a.Busy - (b.Self - a.Self)) / (b.Total - a.Total));
+        return Math.Max(0, (double)(b.Busy - a.Busy - (b.Self - a.Self) - JitterTicks) / (b.Total - a.Total));
     }
 
     private static (long Total, long Busy, long Self)? Sample()
