@@ -44,18 +44,19 @@ internal static class Report
     public static void PrintSummary(TextWriter w, IReadOnlyList<Row> rows, IReadOnlyList<string> backends)
     {
         w.WriteLine();
-        w.WriteLine($"Median over shapes: GFLOP/s (median % of {Baseline} over the shapes it has)");
-        w.WriteLine($"{"op",-26} {"dir",-8} {"shapes",6} {string.Join(" ", backends.Select(b => $"{b,16}"))}");
+        w.WriteLine($"Median over shapes: GFLOP/s (median % of {Baseline} over the shapes it has), GB/s");
+        w.WriteLine($"{"op",-26} {"dir",-8} {"shapes",6} {string.Join(" ", backends.Select(b => $"{b,24}"))}");
         foreach (var g in rows.GroupBy(r => (r.Op, r.Direction)))
         {
             var cells = backends.Select(b =>
             {
                 var mine = g.Where(r => r.Backend == b && r.Timed).ToList();
-                if (mine.Count == 0) return $"{(g.Any(r => r.Backend == b) ? "n/i" : ""),16}";
+                if (mine.Count == 0) return $"{(g.Any(r => r.Backend == b) ? "n/i" : ""),24}";
                 var ratios = mine.Select(r => Ratio(r, g.FirstOrDefault(x => x.Backend == Baseline && x.Shape == r.Shape)))
                     .OfType<double>().ToList();
                 var q = b != Baseline && ratios.Count > 0 ? $" {Pct(Median(ratios)),4}" : "";
-                return $"{$"{Num(Median([.. mine.Select(r => r.Gflops!.Value)]))}{q}",16}";
+                var gbps = Num(Median([.. mine.Select(r => r.Gbps!.Value)]));
+                return $"{$"{Num(Median([.. mine.Select(r => r.Gflops!.Value)]))}{q} {gbps,6}",24}";
             });
             w.WriteLine($"{g.Key.Op,-26} {g.Key.Direction,-8} {g.Select(r => r.Shape).Distinct().Count(),6} {string.Join(" ", cells)}");
         }
