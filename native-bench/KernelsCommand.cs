@@ -4,7 +4,8 @@ namespace NativeBench;
 
 /// <summary>
 /// `native-bench kernels`: for each op and shape, every variant is validated against the reference at a
-/// reduced shape and then timed; the OpenBLAS baseline runs first so each line can show its ratio.
+/// reduced shape and then timed, and the OpenBLAS baseline of the same shape is timed right after; then
+/// the side-by-side table, the medians per op and the headline target.
 /// </summary>
 internal static class KernelsCommand
 {
@@ -63,19 +64,7 @@ internal static class KernelsCommand
             Report.PrintCaseHeader(log, c, c.Case.Reduced().ShapeName);
             var caseRows = new List<Row>();
             foreach (var v in variants) caseRows.AddRange(Measure(c, v, o, validator));
-            if (blas is not null && c.Case.Baseline is { } conv)
-            {
-                // Timed right beside our rows, so both see the same machine.
-                // As for ours, three samples do for long calls (from 7.5 GFLOP, 50 ms at 150 GFLOP/s).
-                var timing = c.Case.Flops(Direction.Forward) >= 7.5e9 ? o.Timing with { Repeat = Math.Min(o.Timing.Repeat, 3) } : o.Timing;
-                var (results, others) = Timer.Quietly(() => OpenBlasBaseline.Run(blas, o.Directions.Select(d => conv.Spec(c.Case.Op, d)), timing, log), o.Timing);
-                foreach (var d in o.Directions)
-                    if (results.FirstOrDefault(r => r.Direction == d.Name()) is { } b)
-                        caseRows.Add(BaselineRow(b, c.Case.Flops(d), c.Case.Bytes(d), c.Case.Batch, c.Configs, c.Layers, o.Tolerance) with
-                        {
-                            ValidatedShape = c.Case.Reduced().ShapeName, OthersBusy = others,
-                        });
-            }
+            if (blas is not null) caseRows.AddRange(BaselineRows(c, blas, o, log));
             foreach (var d in o.Directions)
             {
                 var baseline = caseRows.FirstOrDefault(r => r.Backend == OpenBlasBaseline.Name && r.Direction == d.Name());
@@ -171,12 +160,30 @@ internal static class KernelsCommand
         return o.Directions.Select(d => results[d]);
     }
 
+    /// <summary>The OpenBLAS rows of a case that has a plain-convolution equivalent, timed right beside ours so both see the same machine.</summary>
+    private static List<Row> BaselineRows(BenchCase c, string blas, KernelsOptions o, TextWriter log)
+    {
+        if (c.Case.Baseline is not { } conv) return [];
+        // As for ours, three samples do for long calls (from 7.5 GFLOP: 50 ms at 150 GFLOP/s).
+        var timing = c.Case.Flops(Direction.Forward) >= 7.5e9 ? o.Timing with { Repeat = Math.Min(o.Timing.Repeat, 3) } : o.Timing;
+        var (results, others) = Timer.Quietly(() => OpenBlasBaseline.Run(blas, o.Directions.Select(d => conv.Spec(c.Case.Op, d)), timing, log), o.Timing);
+        return o.Directions
+            .Select(d => (d, r: results.FirstOrDefault(r => r.Direction == d.Name())))
+            .Where(x => x.r is not null)
+            .Select(x => BaselineRow(x.r!, c.Case.Flops(x.d), c.Case.Bytes(x.d), c.Case.Batch, c.Configs, c.Layers, o.Tolerance) with
+            {
+                ValidatedShape = c.Case.Reduced().ShapeName, OthersBusy = others,
+            })
+            .ToList();
+    }
+
     /// <summary>What a variant's exception says about it; null for exceptions that should end the run.</summary>
     private static (string Status, string Message)? Failure(Exception e) => e switch
     {
+        AggregateException { InnerExceptions.Count: > 0 } a => Failure(a.Flatten().InnerExceptions[0]), // from Parallel.For
         NotImplementedException => (Row.NotImplemented, e.Message),
-        OutOfMemoryException or ArgumentException or InvalidOperationException or NotSupportedException
-            or PlatformNotSupportedException or IndexOutOfRangeException or ArithmeticException => (Row.Failed, $"{e.GetType().Name}: {e.Message}"),
+        OutOfMemoryException or ArgumentException or InvalidOperationException or NotSupportedException or NullReferenceException
+            or IndexOutOfRangeException or ArithmeticException => (Row.Failed, $"{e.GetType().Name}: {e.Message}"),
         _ when e.GetType().Namespace?.StartsWith("ILGPU", StringComparison.Ordinal) == true => (Row.Failed, $"{e.GetType().Name}: {e.Message}"),
         _ => null,
     };
