@@ -24,6 +24,8 @@ public sealed class Conv2dTests(BackendPool pool)
         new(2, 5, 3, 8, 8, 1, 2, 0),     // the discriminator's 1x1 skip with stride 2
         new(2, 3, 5, 9, 9, 3, 2, 0),     // the discriminator's 3x3 stride 2 after the pad-2 FIR (8x8 → 9x9 → 4x4)
         new(1, 5, 4, 6, 5, 3, 1, 2),     // padding wider than the kernel's half
+        new(2, 3, 21, 7, 9, 1, 1, 0),    // FromRGB: 1x1 from 3 channels (the CPU's narrow pointwise path)
+        new(2, 21, 2, 5, 6, 1, 1, 0),    // 1x1 to 2 channels (narrow on the other side)
         new(2, 19, 17, 64, 64, 3, 1, 1, Large: true),
         new(2, 32, 33, 65, 65, 3, 2, 0, Large: true),
         new(3, 19, 5, 33, 31, 1, 2, 0, Large: true),

@@ -50,19 +50,20 @@ public sealed partial class CpuBackend
         var (n, c, h, w) = y.Shape.Nchw;
         int hw = h * w;
         float[] yd = D(y), dyd = D(dy);
-        // dz, the gradient at the pre-activation, goes into dx when asked for, else into scratch.
+        float[]? nd = DOrNull(noise);
+        int noiseBatch = noise?.Shape[0] ?? 1;
+        // dz, the gradient at the pre-activation, goes into dx when asked for, else into scratch; the
+        // per-plane sums for the bias and the noise strength are taken in the same pass.
         float[] dz = dx is null ? new float[y.Length] : D(dx);
+        var planeSum = new double[n * c];
+        var planeDot = new double[n * c];
+        bool wantDot = nd is not null && dNoiseStrength is not null;
         For(n * c, plane =>
         {
-            var ys = yd.AsSpan(plane * hw, hw);
-            var g = dyd.AsSpan(plane * hw, hw);
             var o = dz.AsSpan(plane * hw, hw);
-            for (int i = 0; i < hw; i++)
-            {
-                // The output's sign is the pre-activation's (gain > 0); |y| at the clamp means clamped.
-                bool clamped = p.Clamp > 0 && MathF.Abs(ys[i]) >= p.Clamp;
-                o[i] = clamped ? 0 : g[i] * p.Gain * (ys[i] > 0 ? 1 : p.Slope);
-            }
+            PreActivationGradient(yd.AsSpan(plane * hw, hw), dyd.AsSpan(plane * hw, hw), o, p);
+            planeSum[plane] = Simd.Sum(o);
+            if (wantDot) planeDot[plane] = Simd.Dot(o, nd.AsSpan((noiseBatch == 1 ? 0 : plane / c) * hw, hw));
         }, hw);
 
         if (dBias is not null)
@@ -70,29 +71,47 @@ public sealed partial class CpuBackend
             var db = D(dBias);
             for (int ch = 0; ch < c; ch++)
             {
-                float s = 0;
-                for (int b = 0; b < n; b++) s += Simd.Sum(dz.AsSpan((b * c + ch) * hw, hw));
-                db[ch] = s;
+                double s = 0;
+                for (int b = 0; b < n; b++) s += planeSum[b * c + ch];
+                db[ch] = (float)s;
             }
         }
-        if (noise is null || (dNoise is null && dNoiseStrength is null)) return;
-        float[] nd = D(noise);
+        if (dNoiseStrength is not null) D(dNoiseStrength)[0] = (float)planeDot.Sum();
+        if (dNoise is null) return;
+        // dNoise[m, p] = strength·Σ over the samples m stands for and every channel of dz[·, ·, p]:
+        // parallel over noise maps and pixel chunks, so no two threads add into the same pixel.
         float strength = D(noiseStrength!)[0];
-        int noiseBatch = noise.Shape[0];
-        var dn = dNoise is null ? null : D(dNoise);
-        dn?.AsSpan().Clear();
-        double ds = 0;
-        for (int b = 0; b < n; b++)
+        var dn = D(dNoise);
+        const int chunk = 4096;
+        int chunks = Gemm.CeilDiv(hw, chunk);
+        For(noiseBatch * chunks, job =>
         {
-            var nz = nd.AsSpan((noiseBatch == 1 ? 0 : b) * hw, hw);
-            var dnb = dn is null ? default : dn.AsSpan((noiseBatch == 1 ? 0 : b) * hw, hw);
-            for (int ch = 0; ch < c; ch++)
-            {
-                var g = dz.AsSpan((b * c + ch) * hw, hw);
-                ds += Simd.Dot(g, nz);
-                if (dn is not null) Simd.Axpy(strength, g, dnb);
-            }
+            int m = job / chunks, p0 = job % chunks * chunk, len = Math.Min(chunk, hw - p0);
+            var acc = dn.AsSpan(m * hw + p0, len);
+            acc.Clear();
+            for (int b = noiseBatch == 1 ? 0 : m; b < (noiseBatch == 1 ? n : m + 1); b++)
+                for (int ch = 0; ch < c; ch++) Simd.Axpy(strength, dz.AsSpan((b * c + ch) * hw + p0, len), acc);
+        }, (long)c * Math.Min(chunk, hw) * (noiseBatch == 1 ? n : 1));
+    }
+
+    /// <summary>
+    /// dz = dy·gain·act'(z) and zero where the output was clamped, from the output alone: its sign is the
+    /// pre-activation's (gain &gt; 0), and |y| at the clamp means clamped.
+    /// </summary>
+    private static void PreActivationGradient(ReadOnlySpan<float> y, ReadOnlySpan<float> dy, Span<float> dz, BiasActivateParams p)
+    {
+        float limit = p.Clamp > 0 ? p.Clamp : float.PositiveInfinity;
+        var vy = MemoryMarshal.Cast<float, Vector<float>>(y);
+        var vdy = MemoryMarshal.Cast<float, Vector<float>>(dy);
+        var vdz = MemoryMarshal.Cast<float, Vector<float>>(dz);
+        Vector<float> gain = new(p.Gain), slopeGain = new(p.Slope * p.Gain), vlimit = new(limit);
+        for (int i = 0; i < vy.Length; i++)
+        {
+            var derivative = Vector.ConditionalSelect(Vector.GreaterThan(vy[i], Vector<float>.Zero), gain, slopeGain);
+            var inside = Vector.LessThan(Vector.Abs(vy[i]), vlimit);
+            vdz[i] = Vector.ConditionalSelect(inside, vdy[i] * derivative, Vector<float>.Zero);
         }
-        if (dNoiseStrength is not null) D(dNoiseStrength)[0] = (float)ds;
+        for (int i = vy.Length * Vector<float>.Count; i < y.Length; i++)
+            dz[i] = MathF.Abs(y[i]) >= limit ? 0 : dy[i] * (y[i] > 0 ? p.Gain : p.Slope * p.Gain);
     }
 }

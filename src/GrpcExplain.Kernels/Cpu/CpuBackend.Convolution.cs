@@ -5,6 +5,11 @@ public sealed unsafe partial class CpuBackend
 {
     internal override void ConvForwardCore(Tensor x, Tensor weight, Tensor y, ConvGeometry g, Tensor? inScale, Tensor? outScale)
     {
+        if (IsNarrowPointwise(weight, g))
+        {
+            PointwiseSum(x, weight, y, g, inScale, outScale, sumOverWeightRows: false);
+            return;
+        }
         var (n, ci, h, w) = x.Shape.Nchw;
         var (_, co, oh, ow) = y.Shape.Nchw;
         int k = weight.Shape[2], kk = k * k;
@@ -32,6 +37,11 @@ public sealed unsafe partial class CpuBackend
     /// </summary>
     internal override void ConvBackwardDataCore(Tensor dy, Tensor weight, Tensor dx, ConvGeometry g, Tensor? dyScale, Tensor? dxScale)
     {
+        if (IsNarrowPointwise(weight, g))
+        {
+            PointwiseSum(dy, weight, dx, g, dyScale, dxScale, sumOverWeightRows: true);
+            return;
+        }
         var (n, ci, h, w) = dx.Shape.Nchw;
         var (_, co, oh, ow) = dy.Shape.Nchw;
         int k = weight.Shape[2], kk = k * k, s = g.Stride;
@@ -74,6 +84,11 @@ public sealed unsafe partial class CpuBackend
 
     internal override void ConvBackwardWeightCore(Tensor x, Tensor dy, Tensor dWeight, ConvGeometry g, Tensor? xScale, Tensor? dyScale)
     {
+        if (IsNarrowPointwise(dWeight, g))
+        {
+            PointwiseWeightGradient(x, dy, dWeight, g, xScale, dyScale);
+            return;
+        }
         var (n, ci, h, w) = x.Shape.Nchw;
         var (_, co, oh, ow) = dy.Shape.Nchw;
         int k = dWeight.Shape[2];
