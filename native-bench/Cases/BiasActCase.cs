@@ -20,13 +20,7 @@ internal sealed class BiasActCase(int n, int c, int h, int w) : KernelCase
     private Shape X => new(n, c, h, w);
     private Shape Noise => new(n, 1, h, w);
 
-    public override long Flops(Direction d) => (d == Direction.Forward ? 5L : 7L) * X.Length;
-
-    // Forward reads x, bias, noise, strength and writes y; backward reads y, dy, noise, strength and
-    // writes dx, dBias, dNoise, dStrength.
-    public override long Bytes(Direction d) => 4L * (d == Direction.Forward
-        ? 2L * X.Length + c + Noise.Length + 1
-        : 3L * X.Length + c + 2L * Noise.Length + 2);
+    protected override (KernelCost Forward, KernelCost Backward) Cost => BiasActivateParams.Cost(X, bias: true, noiseBatch: n);
 
     public override KernelCase Reduced() => new BiasActCase(Cap.Batch(n), Cap.Channels(c), Cap.Size(h), Cap.Size(w));
 

@@ -31,14 +31,7 @@ internal sealed class Conv2dCase(Conv2dCase.Kind kind, int n, int i, int o, int 
     private Shape W => new(o, i, K, K);
     private Shape Y => new(n, o, P.OutSize(h, K), P.OutSize(w, K));
 
-    private long Macs => (long)i * K * K * Y.Length;
-
-    public override long Flops(Direction d) => (d == Direction.Forward ? 2 : 4) * Macs;
-
-    // Backward reads x, W and dy, and writes dx and dW.
-    public override long Bytes(Direction d) => 4L * (d == Direction.Forward
-        ? (long)X.Length + W.Length + Y.Length
-        : 2L * X.Length + 2L * W.Length + Y.Length);
+    protected override (KernelCost Forward, KernelCost Backward) Cost => P.Cost(X, W);
 
     public override KernelCase Reduced() =>
         new Conv2dCase(kind, Cap.Batch(n), Cap.Channels(i), Cap.Channels(o), Cap.Size(h), Cap.Size(w));

@@ -27,8 +27,11 @@ internal abstract class KernelCase
     public abstract int Batch { get; }
     public string Key => $"{Op} {ShapeName}";
 
-    public abstract long Flops(Direction d);
-    public abstract long Bytes(Direction d);
+    /// <summary>What a forward and a backward call cost, as the op's parameters in GrpcExplain.Kernels count it.</summary>
+    protected abstract (KernelCost Forward, KernelCost Backward) Cost { get; }
+
+    public long Flops(Direction d) => (d == Direction.Forward ? Cost.Forward : Cost.Backward).Flops;
+    public long Bytes(Direction d) => (d == Direction.Forward ? Cost.Forward : Cost.Backward).Bytes;
 
     /// <summary>The same op at a shape the reference computes in moments (see <see cref="Cap"/>).</summary>
     public abstract KernelCase Reduced();

@@ -14,12 +14,7 @@ internal sealed class FullyConnectedCase(int n, int inF, int outF, FullyConnecte
     private Shape W => new(outF, inF);
     private Shape Y => new(n, outF);
 
-    public override long Flops(Direction d) => (d == Direction.Forward ? 2L : 4L) * n * inF * outF;
-
-    // Backward reads x, W, y and dy, and writes dx, dW, dBias.
-    public override long Bytes(Direction d) => 4L * (d == Direction.Forward
-        ? (long)X.Length + W.Length + outF + Y.Length
-        : 2L * X.Length + 2L * W.Length + 2L * Y.Length + outF);
+    protected override (KernelCost Forward, KernelCost Backward) Cost => FullyConnectedParams.Cost(n, inF, outF);
 
     public override KernelCase Reduced() => new FullyConnectedCase(Cap.Batch(n), Cap.Channels(inF), Cap.Channels(outF), p);
 
@@ -59,8 +54,7 @@ internal sealed class Normalize2ndMomentCase(int n, int features) : KernelCase
 
     private Shape X => new(n, features);
 
-    public override long Flops(Direction d) => (d == Direction.Forward ? 3L : 5L) * X.Length;
-    public override long Bytes(Direction d) => (d == Direction.Forward ? 8L : 12L) * X.Length;
+    protected override (KernelCost Forward, KernelCost Backward) Cost => Normalize2ndMoment.Cost(n, features);
 
     public override KernelCase Reduced() => new Normalize2ndMomentCase(Cap.Batch(n), Cap.Channels(features));
 

@@ -30,14 +30,7 @@ internal sealed class ModulatedConvCase(ModulatedConvCase.Kind kind, int n, int 
     private Shape S => new(n, i);
     private Shape Y => P.OutputShape(X, W);
 
-    private long ConvMacs => (long)n * o * i * K * K * h * w;
-    private long FirMacs => kind == Kind.Up3x3 ? 16L * Y.Length : 0;
-
-    public override long Flops(Direction d) => 2 * ((d == Direction.Forward ? 1 : 2) * ConvMacs + FirMacs);
-
-    // Backward reads x, W, styles, y (for demodulation's gradient) and dy, and writes dx, dW, dStyles.
-    public override long Bytes(Direction d) =>
-        (d == Direction.Forward ? 4L : 8L) * ((long)X.Length + W.Length + S.Length + Y.Length);
+    protected override (KernelCost Forward, KernelCost Backward) Cost => P.Cost(X, W);
 
     public override KernelCase Reduced() => new ModulatedConvCase(kind, Cap.Batch(n), Cap.Channels(i),
         kind == Kind.ToRgb ? o : Cap.Channels(o), Cap.Size(h), Cap.Size(w));

@@ -12,8 +12,7 @@ internal sealed class ReductionCase(int n, int c, int h, int w) : KernelCase
 
     private Shape X => new(n, c, h, w);
 
-    public override long Flops(Direction d) => d == Direction.Forward ? X.Length : 0; // backward only copies
-    public override long Bytes(Direction d) => 4L * ((long)X.Length + c);
+    protected override (KernelCost Forward, KernelCost Backward) Cost => SumOverBatchAndSpace.Cost(X);
 
     public override KernelCase Reduced() => new ReductionCase(Cap.Batch(n), Cap.Channels(c), Cap.Size(h), Cap.Size(w));
 

@@ -34,8 +34,7 @@ internal sealed class Upfirdn2dCase(Upfirdn2dCase.Kind kind, int n, int c, int h
     private Shape X => new(n, c, h, w);
     private Shape Y => P.OutputShape(X);
 
-    public override long Flops(Direction d) => 2L * Y.Length * P.Filter.Taps.Length / (P.Up * P.Up);
-    public override long Bytes(Direction d) => 4L * ((long)X.Length + Y.Length);
+    protected override (KernelCost Forward, KernelCost Backward) Cost => P.Cost(X);
 
     public override KernelCase Reduced() => new Upfirdn2dCase(kind, Cap.Batch(n), Cap.Channels(c), Cap.Size(h), Cap.Size(w));
 

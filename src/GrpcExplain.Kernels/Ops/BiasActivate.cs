@@ -9,6 +9,16 @@ namespace GrpcExplain.Kernels;
 public sealed record BiasActivateParams(float Slope = 0.2f, float Gain = 1.41421356f, float Clamp = -1f)
 {
     public static BiasActivateParams LeakyRelu(float clamp = -1f) => new(0.2f, MathF.Sqrt(2), clamp);
+
+    /// <summary>
+    /// Forward reads x, bias, noise, strength and writes y; backward reads y, dy, noise, strength and
+    /// writes dx, dBias, dNoise, dStrength. noiseBatch 0 means no noise.
+    /// </summary>
+    public static (KernelCost Forward, KernelCost Backward) Cost(Shape x, bool bias, int noiseBatch)
+    {
+        long c = bias ? x[1] : 0, noise = noiseBatch == 0 ? 0 : (long)noiseBatch * x[2] * x[3] + 1;
+        return (new(5L * x.Length, 4 * (2L * x.Length + c + noise)), new(7L * x.Length, 4 * (3L * x.Length + c + 2 * noise)));
+    }
     public static BiasActivateParams Linear(float clamp = -1f) => new(1f, 1f, clamp);
     public static BiasActivateParams Relu { get; } = new(0f, 1f);
 

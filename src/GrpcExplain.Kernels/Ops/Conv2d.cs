@@ -13,6 +13,14 @@ public sealed record Conv2dParams(int Stride = 1, int Padding = 0, float WeightG
 
     public int OutSize(int size, int kernel) => (size + 2 * Padding - kernel) / Stride + 1;
 
+    /// <summary>Backward reads x, W and dy, and writes dx and dW.</summary>
+    public (KernelCost Forward, KernelCost Backward) Cost(Shape x, Shape weight)
+    {
+        long y = (long)x[0] * weight[0] * OutSize(x[2], weight[2]) * OutSize(x[3], weight[3]);
+        long macs = (long)x[1] * weight[2] * weight[3] * y;
+        return (new(2 * macs, 4 * (x.Length + weight.Length + y)), new(4 * macs, 4 * (2L * x.Length + 2L * weight.Length + y)));
+    }
+
     internal void Validate(Backend b, Tensor x, Tensor weight, Tensor y, string yName = "y")
     {
         const string op = "Conv2d";

@@ -9,6 +9,13 @@ public sealed record FullyConnectedParams(float LrMul = 1f, bool LeakyRelu = fal
 {
     public float WeightGain(int inFeatures) => LrMul / MathF.Sqrt(inFeatures);
 
+    /// <summary>Backward reads x, W, y and dy, and writes dx, dW and dBias.</summary>
+    public static (KernelCost Forward, KernelCost Backward) Cost(int batch, int inF, int outF)
+    {
+        long x = (long)batch * inF, w = (long)outF * inF, y = (long)batch * outF;
+        return (new(2 * x * outF, 4 * (x + w + outF + y)), new(4 * x * outF, 4 * (2 * x + 2 * w + 2 * y + outF)));
+    }
+
     internal void Validate(Backend b, Tensor x, Tensor weight, Tensor? bias, Tensor y, Tensor? dy = null)
     {
         const string op = "FullyConnected";

@@ -15,6 +15,20 @@ public sealed record ModulatedConv2dParams(bool Demodulate = true, bool Up = fal
     /// <summary>The FIR step after the stride-2 transposed convolution.</summary>
     public static Upfirdn2dParams UpFilter { get; } = new(PadX0: 1, PadX1: 1, PadY0: 1, PadY1: 1, Gain: 4);
 
+    /// <summary>
+    /// The convolution's multiply-adds (twice backward: data and weight gradients) and, for Up, the 4x4
+    /// FIR on the output; the O(N·O·I) modulation terms are left out. Backward reads x, W, styles, y
+    /// (for demodulation's gradient) and dy, and writes dx, dW and dStyles.
+    /// </summary>
+    public (KernelCost Forward, KernelCost Backward) Cost(Shape x, Shape weight)
+    {
+        var y = OutputShape(x, weight);
+        long convMacs = (long)x.Length * weight[0] * weight[2] * weight[3]; // every input pixel meets every tap once
+        long firMacs = Up ? 16L * y.Length : 0;
+        long bytes = (long)x.Length + weight.Length + x[0] * x[1] + y.Length;
+        return (new(2 * (convMacs + firMacs), 4 * bytes), new(2 * (2 * convMacs + firMacs), 8 * bytes));
+    }
+
     public Shape OutputShape(Shape x, Shape weight)
     {
         var (n, _, h, w) = x.Nchw;

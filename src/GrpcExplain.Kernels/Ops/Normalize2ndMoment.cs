@@ -5,6 +5,12 @@ public static class Normalize2ndMoment
 {
     public const float Epsilon = 1e-8f;
 
+    public static (KernelCost Forward, KernelCost Backward) Cost(int batch, int features)
+    {
+        long x = (long)batch * features;
+        return (new(3 * x, 8 * x), new(5 * x, 12 * x));
+    }
+
     internal static void Validate(Backend b, Tensor x, Tensor y, Tensor? dy = null, string yName = "y")
     {
         const string op = "Normalize2ndMoment";

@@ -6,6 +6,13 @@ namespace GrpcExplain.Kernels;
 /// </summary>
 public static class SumOverBatchAndSpace
 {
+    /// <summary>Backward only copies.</summary>
+    public static (KernelCost Forward, KernelCost Backward) Cost(Shape x)
+    {
+        long bytes = 4 * ((long)x.Length + x[1]);
+        return (new(x.Length, bytes), new(0, bytes));
+    }
+
     internal static void Validate(Backend b, Tensor x, Tensor y, string xName = "x", string yName = "y")
     {
         const string op = "SumOverBatchAndSpace";

@@ -55,6 +55,14 @@ public sealed record Upfirdn2dParams(int Up = 1, int Down = 1, int PadX0 = 0, in
     public int OutHeight(int h) => (h * Up + PadY0 + PadY1 - Filter.Height) / Down + 1;
     public int OutWidth(int w) => (w * Up + PadX0 + PadX1 - Filter.Width) / Down + 1;
 
+    /// <summary>Only the taps that meet an input pixel count: taps / up² per output pixel.</summary>
+    public (KernelCost Forward, KernelCost Backward) Cost(Shape x)
+    {
+        long y = OutputShape(x).Length;
+        var cost = new KernelCost(2 * y * Filter.Taps.Length / (Up * Up), 4 * (x.Length + y));
+        return (cost, cost);
+    }
+
     public Shape OutputShape(Shape x)
     {
         var (n, c, h, w) = x.Nchw;
