@@ -5,12 +5,13 @@ using Floats = ILGPU.Runtime.ArrayView1D<float, ILGPU.Stride1D.Dense>;
 namespace GrpcExplain.Kernels.Ilgpu;
 
 // The convolution primitives: each fills in a lowering (the im2col index map) and the operands
-// of the one tiled GEMM in ImplicitGemm.cs.
+// of the one tiled GEMM, in the version the backend is set to (ImplicitGemm.cs, ImplicitGemmV2.cs).
 public sealed partial class IlgpuBackend
 {
-    private Action<KernelConfig, ConvGemmArgs, ForwardLowering>? _convForward;
-    private Action<KernelConfig, ConvGemmArgs, BackwardDataLowering>? _convBackwardData;
-    private Action<KernelConfig, ConvGemmArgs, BackwardWeightLowering>? _convBackwardWeight;
+    // Loaded on first use, one per GEMM version.
+    private readonly Action<KernelConfig, ConvGemmArgs, ForwardLowering>?[] _convForward = new Action<KernelConfig, ConvGemmArgs, ForwardLowering>?[2];
+    private readonly Action<KernelConfig, ConvGemmArgs, BackwardDataLowering>?[] _convBackwardData = new Action<KernelConfig, ConvGemmArgs, BackwardDataLowering>?[2];
+    private readonly Action<KernelConfig, ConvGemmArgs, BackwardWeightLowering>?[] _convBackwardWeight = new Action<KernelConfig, ConvGemmArgs, BackwardWeightLowering>?[2];
     private Action<Index1D, SplitSumArgs>? _sumSplits;
 
     internal struct SplitSumArgs
@@ -36,8 +37,8 @@ public sealed partial class IlgpuBackend
         var a = Gemm(V(weight), null, V(x), inScale, V(y), outScale, m: co, columns: n * oh * ow, k: ci * taps, g.Gain);
         a.AStrideM = g.WeightTransposed ? taps : ci * taps;
         (a.SrcH, a.SrcW, a.OutStrideM) = (h, w, oh * ow);
-        _convForward ??= LoadGemm<ForwardLowering>();
-        RunSplit(a, y.Length, scalePlane: oh * ow, Tiles(a), a.K, (part, splits) => _convForward(GemmGrid(part, splits), part, lowering));
+        var gemm = _convForward[(int)GemmVersion] ??= LoadGemm<ForwardLowering>();
+        RunSplit(a, y.Length, scalePlane: oh * ow, Tiles(a), a.K, (part, splits) => gemm(GemmGrid(part, splits), part, lowering));
     }
 
     internal override void ConvBackwardDataCore(Tensor dy, Tensor weight, Tensor dx, ConvGeometry g, Tensor? dyScale, Tensor? dxScale)
@@ -64,12 +65,12 @@ public sealed partial class IlgpuBackend
                 (a.SrcH, a.SrcW, a.OutStrideM) = (oh, ow, h * w);
                 classes.Add((lowering, a));
             }
-        _convBackwardData ??= LoadGemm<BackwardDataLowering>();
+        var gemm = _convBackwardData[(int)GemmVersion] ??= LoadGemm<BackwardDataLowering>();
         // The classes cover dx's pixels exactly once, so split partials of all of them form whole dx images.
         RunSplit(classes[0].Args, dx.Length, scalePlane: h * w, classes.Sum(c => Tiles(c.Args)), classes.Max(c => c.Args.K), (part, splits) =>
         {
             foreach (var (lowering, a) in classes)
-                _convBackwardData(GemmGrid(a, splits), a with { Out = part.Out, OutSplitStride = part.OutSplitStride, Gain = part.Gain, HasOutScale = part.HasOutScale, KPerSplit = part.KPerSplit }, lowering);
+                gemm(GemmGrid(a, splits), a with { Out = part.Out, OutSplitStride = part.OutSplitStride, Gain = part.Gain, HasOutScale = part.HasOutScale, KPerSplit = part.KPerSplit }, lowering);
         });
     }
 
@@ -98,8 +99,8 @@ public sealed partial class IlgpuBackend
         var a = Gemm(V(dy), dyScale, V(x), xScale, V(dWeight), null, m: co, columns: ci * taps, k: n * oh * ow, g.Gain);
         a.AStrideM = oh * ow;
         (a.SrcH, a.SrcW, a.OutStrideM) = (h, w, g.WeightTransposed ? taps : ci * taps);
-        _convBackwardWeight ??= LoadGemm<BackwardWeightLowering>();
-        RunSplit(a, dWeight.Length, scalePlane: 1, Tiles(a), a.K, (part, splits) => _convBackwardWeight(GemmGrid(part, splits), part, lowering));
+        var gemm = _convBackwardWeight[(int)GemmVersion] ??= LoadGemm<BackwardWeightLowering>();
+        RunSplit(a, dWeight.Length, scalePlane: 1, Tiles(a), a.K, (part, splits) => gemm(GemmGrid(part, splits), part, lowering));
     }
 
     /// <summary>
@@ -112,7 +113,7 @@ public sealed partial class IlgpuBackend
     private void RunSplit(ConvGemmArgs a, int outLength, int scalePlane, int tiles, int maxK, Action<ConvGemmArgs, int> launch)
     {
         int splits = SplitsOverride > 0 ? SplitsOverride : Math.Clamp(Math.Min(CeilDiv(2 * _accelerator.NumMultiprocessors, tiles), maxK / 512), 1, 64);
-        int kPerSplit = RoundUp(CeilDiv(maxK, splits), LargeTiles ? Tile64.K : Tile16.K);
+        int kPerSplit = RoundUp(CeilDiv(maxK, splits), GemmTile.K);
         if (splits == 1)
         {
             launch(a with { KPerSplit = Math.Max(kPerSplit, 1) }, 1);
@@ -146,18 +147,34 @@ public sealed partial class IlgpuBackend
         Gain = gain,
     };
 
-    private int TileSize => LargeTiles ? Tile64.Size : Tile16.Size;
+    /// <summary>The GEMM's square output tile (rows and columns per group), threads per group and K-step.</summary>
+    private (int Size, int Threads, int K) GemmTile => (GemmVersion, LargeTiles) switch
+    {
+        (GemmVersion.V1, true) => (Tile64.Size, Tile64.Threads, Tile64.K),
+        (GemmVersion.V1, false) => (Tile16.Size, Tile16.Threads, Tile16.K),
+        (_, true) => (Tile128.Size, Tile128.Threads, Tile128.K),
+        _ => (Tile32.Size, Tile32.Threads, Tile32.K),
+    };
 
-    private int Tiles(ConvGemmArgs a) => CeilDiv(a.M, TileSize) * CeilDiv(a.Columns, TileSize);
+    private int Tiles(ConvGemmArgs a) => CeilDiv(a.M, GemmTile.Size) * CeilDiv(a.Columns, GemmTile.Size);
 
     private KernelConfig GemmGrid(ConvGemmArgs a, int splits) => new(
-        new Index3D(CeilDiv(a.Columns, TileSize), CeilDiv(a.M, TileSize), splits),
-        new Index3D(LargeTiles ? Tile64.Threads : Tile16.Threads, 1, 1));
+        new Index3D(CeilDiv(a.Columns, GemmTile.Size), CeilDiv(a.M, GemmTile.Size), splits),
+        new Index3D(GemmTile.Threads, 1, 1));
 
-    private Action<KernelConfig, ConvGemmArgs, TLowering> LoadGemm<TLowering>() where TLowering : struct, IConvLowering =>
-        LargeTiles
-            ? _accelerator.LoadStreamKernel<ConvGemmArgs, TLowering>(ConvGemm.Kernel<Tile64, TLowering>)
-            : _accelerator.LoadStreamKernel<ConvGemmArgs, TLowering>(ConvGemm.Kernel<Tile16, TLowering>);
+    private Action<KernelConfig, ConvGemmArgs, TLowering> LoadGemm<TLowering>() where TLowering : struct, IConvLowering => (GemmVersion, LargeTiles) switch
+    {
+        (GemmVersion.V1, true) => _accelerator.LoadStreamKernel<ConvGemmArgs, TLowering>(ConvGemm.Kernel<Tile64, TLowering>),
+        (GemmVersion.V1, false) => _accelerator.LoadStreamKernel<ConvGemmArgs, TLowering>(ConvGemm.Kernel<Tile16, TLowering>),
+        (_, true) => _accelerator.LoadStreamKernel<ConvGemmArgs, TLowering>(ConvGemmV2.Kernel<Tile128, TLowering>, GemmV2Specialization),
+        _ => _accelerator.LoadStreamKernel<ConvGemmArgs, TLowering>(ConvGemmV2.Kernel<Tile32, TLowering>),
+    };
+
+    /// <summary>
+    /// v2's launch bounds: 256 threads and at least two groups per multiprocessor, so ptxas keeps a
+    /// thread within 128 registers (65536 / 512) and two groups' barriers overlap each other's work.
+    /// </summary>
+    internal static KernelSpecialization GemmV2Specialization => new(Tile128.Threads, 2);
 
     private static int CeilDiv(int a, int b) => (a + b - 1) / b;
     private static int RoundUp(int a, int b) => CeilDiv(a, b) * b;

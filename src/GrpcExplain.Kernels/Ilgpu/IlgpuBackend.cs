@@ -29,11 +29,12 @@ public sealed partial class IlgpuBackend : Backend
     /// <summary>Stands in for an absent optional tensor, so kernels always get a valid view.</summary>
     private readonly MemoryBuffer1D<float, Stride1D.Dense> _none;
 
-    private IlgpuBackend(Context context, Accelerator accelerator, string name)
+    private IlgpuBackend(Context context, Accelerator accelerator, string name, IlgpuBackendOptions options)
     {
         _context = context;
         _accelerator = accelerator;
         Name = name;
+        GemmVersion = options.Gemm;
         _reduceGroup = 1;
         while (_reduceGroup * 2 <= Math.Min(GroupReduce.MaxGroupSize, accelerator.MaxNumThreadsPerGroup)) _reduceGroup *= 2;
         // The emulator runs each group's threads as OS threads and pays a context switch per
@@ -46,8 +47,11 @@ public sealed partial class IlgpuBackend : Backend
     public override string Name { get; }
     public override string Device => _accelerator.Name;
 
-    /// <summary>Whether the convolutions run 64x64 output tiles on 256 threads (else 16x16 on 16).</summary>
+    /// <summary>Whether the convolutions run the GPU's tiles on 256 threads (else the emulator's on 16).</summary>
     internal bool LargeTiles { get; }
+
+    /// <summary>The convolutions' GEMM kernel; tests switch it on a live backend (kernels are loaded per version).</summary>
+    public GemmVersion GemmVersion { get; internal set; }
 
     public static bool IsCudaAvailable()
     {
@@ -62,23 +66,30 @@ public sealed partial class IlgpuBackend : Backend
         }
     }
 
-    public static IlgpuBackend CreateCuda()
+    /// <summary>The first CUDA device, with <see cref="IlgpuBackendOptions.FromEnvironment"/>'s options.</summary>
+    public static IlgpuBackend CreateCuda() => CreateCuda(IlgpuBackendOptions.FromEnvironment());
+
+    public static IlgpuBackend CreateCuda(IlgpuBackendOptions options)
     {
+        ArgumentNullException.ThrowIfNull(options);
         var context = Context.Create(b => b.Cuda().EnableAlgorithms());
-        return new IlgpuBackend(context, context.CreateCudaAccelerator(0), "cuda");
+        return new IlgpuBackend(context, context.CreateCudaAccelerator(0), "cuda", options);
     }
 
-    /// <summary>ILGPU's CPU emulator with its default device (groups of at most 16 threads).</summary>
-    public static IlgpuBackend CreateCpu() => CreateCpu(CPUDevice.Default);
+    /// <summary>ILGPU's CPU emulator with its default device (groups of at most 16 threads), with <see cref="IlgpuBackendOptions.FromEnvironment"/>'s options.</summary>
+    public static IlgpuBackend CreateCpu() => CreateCpu(IlgpuBackendOptions.FromEnvironment());
+
+    public static IlgpuBackend CreateCpu(IlgpuBackendOptions options) => CreateCpu(CPUDevice.Default, options);
 
     /// <summary>
     /// The CPU emulator simulating the given device; a device with 256 threads per group
     /// (e.g. <c>new CPUDevice(32, 8, 1)</c>) runs the convolutions with the GPU's tile sizes.
     /// </summary>
-    internal static IlgpuBackend CreateCpu(CPUDevice device)
+    internal static IlgpuBackend CreateCpu(CPUDevice device, IlgpuBackendOptions options)
     {
+        ArgumentNullException.ThrowIfNull(options);
         var context = Context.Create(b => b.CPU(device).EnableAlgorithms());
-        return new IlgpuBackend(context, context.CreateCPUAccelerator(0), "ilgpu-cpu");
+        return new IlgpuBackend(context, context.CreateCPUAccelerator(0), "ilgpu-cpu", options);
     }
 
     internal static ArrayView1D<float, Stride1D.Dense> V(Tensor t) => ((IlgpuTensor)t).View;

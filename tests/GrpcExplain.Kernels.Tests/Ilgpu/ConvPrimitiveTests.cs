@@ -23,9 +23,9 @@ public sealed record ConvPrimitiveCase(int N, int I, int O, int H, int W, int K,
 }
 
 /// <summary>
-/// The convolution primitives of the ILGPU backend straight against their definition, at sizes
-/// chosen to cross the emulator's 16x16 tiles and 8-deep K-steps unevenly, at every stride phase
-/// (stride 3 included), with the K-split of the weight gradient forced.
+/// The convolution primitives of the ILGPU backend straight against their definition, in every GEMM
+/// version, at sizes chosen to cross the emulator's tiles (v1: 16x16, 8-deep K-steps; v2: 32x32,
+/// 2-deep) unevenly, at every stride phase (stride 3 included), with K-splits forced.
 /// </summary>
 public sealed class ConvPrimitiveTests(BackendPool pool)
 {
@@ -40,20 +40,26 @@ public sealed class ConvPrimitiveTests(BackendPool pool)
         (2, 4, 3, 9, 9, 3, 2, 0),    // the upsampling transposed convolution's geometry
         (2, 3, 3, 4, 5, 3, 1, 2),    // padding wider than the kernel's half
         (2, 6, 5, 8, 7, 3, 3, 1),    // stride 3: nine phase classes
+        (1, 5, 37, 6, 5, 3, 1, 1),   // 37 output channels: two v2 row tiles forward and for the weight gradient
+        (1, 35, 3, 5, 4, 3, 2, 1),   // 35 input channels: two v2 row tiles for dx; ten column tiles of dWeight
     ];
 
     public static IReadOnlyList<ConvPrimitiveCase> All { get; } =
         [.. from s in Shapes from t in new[] { false, true } from sc in new[] { false, true }
             select new ConvPrimitiveCase(s.N, s.I, s.O, s.H, s.W, s.K, s.S, s.P, t, sc)];
 
-    /// <summary>The ILGPU backends under test: the emulator, and CUDA when selected.</summary>
-    public static TheoryData<string, string> Cases
+    /// <summary>The GEMM versions, each tested whatever GRPCEXPLAIN_ILGPU_GEMM sets the backend to.</summary>
+    public static IReadOnlyList<string> Versions { get; } = ["v1", "v2"];
+
+    /// <summary>The ILGPU backends under test (the emulator, and CUDA when selected) x GEMM versions x cases.</summary>
+    public static TheoryData<string, string, string> Cases
     {
         get
         {
-            var rows = new TheoryData<string, string>();
+            var rows = new TheoryData<string, string, string>();
             foreach (var backend in TestBackends.Selected.Where(b => b is TestBackends.IlgpuCpu or TestBackends.Cuda))
-                foreach (var c in All) rows.Add(backend, c.Name);
+                foreach (var version in Versions)
+                    foreach (var c in All) rows.Add(backend, version, c.Name);
             return rows;
         }
     }
@@ -62,12 +68,12 @@ public sealed class ConvPrimitiveTests(BackendPool pool)
     private static int[] Splits(int k) => [0, 2, 3, k];
 
     [Theory, MemberData(nameof(Cases))]
-    public void ForwardMatchesDefinition(string backend, string @case)
+    public void ForwardMatchesDefinition(string backend, string version, string @case)
     {
         var c = OpCases.Find(All, @case);
         var d = Make(c);
         var want = Definition(c, d).Y;
-        ForEachSplit(backend, c, d, c.I * c.K * c.K, (b, t, splits) =>
+        ForEachSplit(backend, version, c, d, c.I * c.K * c.K, (b, t, splits) =>
         {
             using var y = b.Sentinel(c.YShape);
             b.ConvForwardCore(t.X, t.W, y, c.Geometry, t.InScale, t.OutScale);
@@ -76,12 +82,12 @@ public sealed class ConvPrimitiveTests(BackendPool pool)
     }
 
     [Theory, MemberData(nameof(Cases))]
-    public void BackwardDataMatchesDefinition(string backend, string @case)
+    public void BackwardDataMatchesDefinition(string backend, string version, string @case)
     {
         var c = OpCases.Find(All, @case);
         var d = Make(c);
         var want = Definition(c, d).Dx;
-        ForEachSplit(backend, c, d, c.O * c.K * c.K, (b, t, splits) =>
+        ForEachSplit(backend, version, c, d, c.O * c.K * c.K, (b, t, splits) =>
         {
             using var dx = b.Sentinel(c.XShape);
             b.ConvBackwardDataCore(t.Dy, t.W, dx, c.Geometry, t.OutScale, t.InScale);
@@ -90,12 +96,12 @@ public sealed class ConvPrimitiveTests(BackendPool pool)
     }
 
     [Theory, MemberData(nameof(Cases))]
-    public void BackwardWeightMatchesDefinition(string backend, string @case)
+    public void BackwardWeightMatchesDefinition(string backend, string version, string @case)
     {
         var c = OpCases.Find(All, @case);
         var d = Make(c);
         var want = Definition(c, d).DWeight;
-        ForEachSplit(backend, c, d, c.N * c.OutH * c.OutW, (b, t, splits) =>
+        ForEachSplit(backend, version, c, d, c.N * c.OutH * c.OutW, (b, t, splits) =>
         {
             using var dw = b.Sentinel(c.WShape);
             b.ConvBackwardWeightCore(t.X, t.Dy, dw, c.Geometry, t.InScale, t.OutScale);
@@ -103,13 +109,16 @@ public sealed class ConvPrimitiveTests(BackendPool pool)
         });
     }
 
-    private void ForEachSplit(string backend, ConvPrimitiveCase c, Data d, int k, Action<IlgpuBackend, Tensors, int> check)
+    /// <summary>Runs <paramref name="check"/> on the pooled backend switched to <paramref name="version"/>, at every split count; restores both.</summary>
+    private void ForEachSplit(string backend, string version, ConvPrimitiveCase c, Data d, int k, Action<IlgpuBackend, Tensors, int> check)
     {
         using var lease = pool.Acquire(backend);
         var b = (IlgpuBackend)lease.Backend;
+        var configured = b.GemmVersion;
         using var t = d.Upload(b, c);
         try
         {
+            b.GemmVersion = IlgpuBackendOptions.ParseGemm(version);
             foreach (int splits in Splits(k))
             {
                 b.SplitsOverride = splits;
@@ -119,6 +128,7 @@ public sealed class ConvPrimitiveTests(BackendPool pool)
         finally
         {
             b.SplitsOverride = 0;
+            b.GemmVersion = configured;
         }
     }
 

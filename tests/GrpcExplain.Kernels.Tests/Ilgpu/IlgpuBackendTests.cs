@@ -10,18 +10,23 @@ public sealed class IlgpuBackendTests
     private static bool EmulatorSelected => TestBackends.Selected.Contains(TestBackends.IlgpuCpu);
 
     /// <summary>
-    /// The 64x64-tile, 256-thread GEMM that runs on GPUs, here on an emulated device with 256 threads
-    /// per group (slow: one shape, with more than 64 rows and 64 columns so tiles are partial on both axes).
+    /// The GPU's GEMM tiles (v1: 64x64 on 256 threads; v2: 128x128 on 256 threads, with its launch
+    /// bounds) on an emulated device with 256 threads per group. Slow, so one shape per version, with
+    /// more rows and columns than a tile so tiles are partial on both axes.
     /// </summary>
-    [Fact]
-    public void GpuTileConfigurationMatchesReference()
+    [Theory]
+    [InlineData("v1", 70, 9, 8)]
+    [InlineData("v2", 130, 12, 11)]
+    public void GpuTileConfigurationMatchesReference(string version, int outChannels, int height, int width)
     {
         if (!EmulatorSelected) Assert.Skip("ilgpu-cpu is not among GRPCEXPLAIN_TEST_BACKENDS.");
-        using var b = IlgpuBackend.CreateCpu(new CPUDevice(numThreadsPerWarp: 32, numWarpsPerMultiprocessor: 8, numMultiprocessors: 1));
+        var options = new IlgpuBackendOptions { Gemm = IlgpuBackendOptions.ParseGemm(version) };
+        using var b = IlgpuBackend.CreateCpu(new CPUDevice(numThreadsPerWarp: 32, numWarpsPerMultiprocessor: 8, numMultiprocessors: 1), options);
         Assert.True(b.LargeTiles);
+        Assert.Equal(options.Gemm, b.GemmVersion);
 
         var p = new Conv2dParams(Stride: 1, Padding: 1, WeightGain: Conv2dParams.EqualizedGain(9, 3));
-        Shape xs = new(1, 9, 9, 8), ws = new(70, 9, 3, 3), ys = new(1, 70, 9, 8);
+        Shape xs = new(1, 9, height, width), ws = new(outChannels, 9, 3, 3), ys = new(1, outChannels, height, width);
         var rng = TestData.Rng("ilgpu gpu tile");
         double[] x = TestData.NormalDouble(rng, xs.Length), w = TestData.NormalDouble(rng, ws.Length), dy = TestData.NormalDouble(rng, ys.Length);
         using var tx = b.Upload(TestData.ToFloat(x), xs);
@@ -131,4 +136,29 @@ public sealed class IlgpuBackendTests
 
     [Fact]
     public void CudaProbeNeverThrows() => _ = IlgpuBackend.IsCudaAvailable();
+
+    [Theory]
+    [InlineData("v1", GemmVersion.V1)]
+    [InlineData("V2", GemmVersion.V2)]
+    [InlineData(" v2 ", GemmVersion.V2)]
+    public void GemmVersionParses(string text, GemmVersion want) => Assert.Equal(want, IlgpuBackendOptions.ParseGemm(text));
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("v3")]
+    [InlineData("2")]
+    public void UnknownGemmVersionIsRejectedByName(string text)
+    {
+        var e = Assert.Throws<ArgumentException>(() => IlgpuBackendOptions.ParseGemm(text));
+        Assert.Contains(IlgpuBackendOptions.GemmVariable, e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void OptionsChooseTheGemmVersion()
+    {
+        if (!EmulatorSelected) Assert.Skip("ilgpu-cpu is not among GRPCEXPLAIN_TEST_BACKENDS.");
+        using var v2 = IlgpuBackend.CreateCpu(new IlgpuBackendOptions { Gemm = GemmVersion.V2 });
+        Assert.Equal(GemmVersion.V2, v2.GemmVersion);
+        Assert.Equal(GemmVersion.V1, new IlgpuBackendOptions().Gemm);
+    }
 }
