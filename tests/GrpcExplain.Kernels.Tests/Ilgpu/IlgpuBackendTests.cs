@@ -1,6 +1,9 @@
 using GrpcExplain.Kernels.Ilgpu;
 using GrpcExplain.Kernels.Tests.Support;
+using ILGPU;
+using ILGPU.Runtime;
 using ILGPU.Runtime.CPU;
+using ILGPU.Runtime.Cuda;
 
 namespace GrpcExplain.Kernels.Tests.Ilgpu;
 
@@ -136,6 +139,25 @@ public sealed class IlgpuBackendTests
 
     [Fact]
     public void CudaProbeNeverThrows() => _ = IlgpuBackend.IsCudaAvailable();
+
+    /// <summary>
+    /// On the GPU, v2's kernels as the driver compiled them (launch bounds applied) fit two 256-thread
+    /// groups per multiprocessor: registers within 128 a thread, shared memory within half the SM's.
+    /// </summary>
+    [Fact]
+    public void GemmV2FitsTwoGroupsPerMultiprocessorOnCuda()
+    {
+        if (!TestBackends.Selected.Contains(TestBackends.Cuda)) Assert.Skip("cuda is not among the backends under test.");
+        using var context = Context.Create(b => b.Cuda().EnableAlgorithms());
+        using var accelerator = context.CreateCudaAccelerator(0);
+        var gemm = typeof(ConvGemmV2).GetMethod(nameof(ConvGemmV2.Kernel))!;
+        foreach (var lowering in new[] { typeof(ForwardLowering), typeof(BackwardDataLowering), typeof(BackwardWeightLowering) })
+        {
+            using var kernel = accelerator.LoadKernel(gemm.MakeGenericMethod(typeof(Tile128), lowering), IlgpuBackend.GemmV2Specialization);
+            int groups = accelerator.EstimateMaxActiveGroupsPerMultiprocessor(kernel, Tile128.Threads, 0);
+            Assert.True(groups >= 2, $"{lowering.Name}: {groups} group(s) of {Tile128.Threads} threads per multiprocessor");
+        }
+    }
 
     [Theory]
     [InlineData("v1", GemmVersion.V1)]
