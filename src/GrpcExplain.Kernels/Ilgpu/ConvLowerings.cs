@@ -6,12 +6,23 @@ namespace GrpcExplain.Kernels.Ilgpu;
 // scales and gain are the GEMM's operand and epilogue flags.
 
 /// <summary>
+/// A lowering as GEMM v2 takes it: it also says whether A can come with a scale (only the weight
+/// gradient's dy·d), so that v2 keeps A's scales in registers only for that primitive.
+/// </summary>
+internal interface IConvLoweringV2 : IConvLowering
+{
+    bool ScalesA { get; }
+}
+
+/// <summary>
 /// Forward: C[co, (n, oy, ox)] = Σ_{(ci, ky, kx)} Wc[co, ci, ky, kx]·x[n, ci, oy·S + ky − P, ox·S + kx − P].
 /// A is the weight (AStrideM = ci·k² plain, k² transposed), B the input image, C the output image.
 /// </summary>
-internal struct ForwardLowering : IConvLowering
+internal struct ForwardLowering : IConvLoweringV2
 {
     public int InC, OutC, H, W, OutW, OutHw, Stride, Padding, KernelSize, Transposed;
+
+    public readonly bool ScalesA => false;
 
     public readonly GemmColumn Column(int col)
     {
@@ -43,10 +54,12 @@ internal struct ForwardLowering : IConvLowering
 /// C[ci, (n, ty, tx)] = Σ_{(co, jy, jx)} Wc[co, ci, ky, kx]·dy[n, co, qy − jy, qx − jx],
 /// where iy = FirstY + S·ty, qy = FirstQy + ty. A is the weight (AStrideM = k² plain, co·k² transposed).
 /// </summary>
-internal struct BackwardDataLowering : IConvLowering
+internal struct BackwardDataLowering : IConvLoweringV2
 {
     public int InC, OutC, H, W, OutH, OutW, Stride, KernelSize, Transposed;
     public int Rx, Ry, FirstX, FirstY, FirstQx, FirstQy, ClassW, ClassHw, TapsX, TapsXY;
+
+    public readonly bool ScalesA => false;
 
     public readonly GemmColumn Column(int col)
     {
@@ -76,9 +89,11 @@ internal struct BackwardDataLowering : IConvLowering
 /// A is dy (AStrideM = OH·OW, its scale indexed by the sample of k), B the input image, C the
 /// weight gradient, in Wc's layout (OutStrideM = ci·k² plain, k² transposed).
 /// </summary>
-internal struct BackwardWeightLowering : IConvLowering
+internal struct BackwardWeightLowering : IConvLoweringV2
 {
     public int InC, OutC, H, W, OutW, OutHw, Stride, Padding, KernelSize, Transposed;
+
+    public readonly bool ScalesA => true;
 
     public readonly GemmColumn Column(int col)
     {

@@ -162,7 +162,7 @@ public sealed partial class IlgpuBackend
         new Index3D(CeilDiv(a.Columns, GemmTile.Size), CeilDiv(a.M, GemmTile.Size), splits),
         new Index3D(GemmTile.Threads, 1, 1));
 
-    private Action<KernelConfig, ConvGemmArgs, TLowering> LoadGemm<TLowering>() where TLowering : struct, IConvLowering => (GemmVersion, LargeTiles) switch
+    private Action<KernelConfig, ConvGemmArgs, TLowering> LoadGemm<TLowering>() where TLowering : struct, IConvLoweringV2 => (GemmVersion, LargeTiles) switch
     {
         (GemmVersion.V1, true) => _accelerator.LoadStreamKernel<ConvGemmArgs, TLowering>(ConvGemm.Kernel<Tile64, TLowering>),
         (GemmVersion.V1, false) => _accelerator.LoadStreamKernel<ConvGemmArgs, TLowering>(ConvGemm.Kernel<Tile16, TLowering>),

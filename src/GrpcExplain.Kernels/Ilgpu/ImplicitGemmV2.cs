@@ -107,24 +107,28 @@ internal struct Block8x8
 }
 
 /// <summary>
-/// GEMM v2 over the same <see cref="ConvGemmArgs"/> and <see cref="IConvLowering"/>s as v1, with the
+/// GEMM v2 over the same <see cref="ConvGemmArgs"/> and lowerings as v1, with the
 /// same grid (x column tiles, y row tiles, z K-splits) and results. Per K-step the group stages a
 /// BM x Bk slice of A (transposed, k-major) and a Bk x BN slice of B (gathered from the image,
 /// implicit im2col) in shared memory, double-buffered, with one barrier a step:
 /// <code>
-///   step s:  issue global loads of step s+1 into registers        (rows table buffer (s+1) mod 2)
-///            8x8 rank-1 updates from the tiles of step s           (tile buffer s mod 2)
-///            scale and store the registers into tile buffer (s+1) mod 2
-///            write the K-row addresses of step s+2                 (rows table buffer s mod 2)
-///            barrier
+///   iteration s:  scale and store the registers loaded last iteration   (tile buffer s mod 2)
+///                 barrier
+///                 issue the global loads of step s+1 into registers
+///                 every Threads/Bk steps: all threads write the next chunk of the K-row table
+///                 8x8 rank-1 updates from tile buffer s mod 2
 /// </code>
+/// The loads are consumed only across the loop's back edge, so ptxas cannot schedule the scale
+/// multiply (and with it a wait for global memory) in front of the products. The K-row table
+/// (addresses per k, which cost integer divisions) is written a chunk of Threads rows at a time by
+/// every thread at once, so no warp lags the others into the barrier.
 /// Thread (tx, ty) owns rows 4ty..4ty+3 and BM/2 + 4ty.. of the tile, columns 4tx.. and BN/2 + 4tx..,
 /// so each k reads two float4s of A (a warp: two addresses, broadcast) and two of B (a warp: 16
 /// consecutive float4s, no bank conflict).
 /// </summary>
 internal static class ConvGemmV2
 {
-    private const int MaxSize = 128, MaxBk = 8;
+    private const int MaxSize = 128, MaxBk = 8, MaxThreads = 256;
 
     // Staged A is stored transposed (k-major, so the products read float4s along m). Padding each
     // k-row by 4 floats keeps those reads 16-byte aligned and puts the staging writes (k fastest
@@ -137,49 +141,51 @@ internal static class ConvGemmV2
 
     public static void Kernel<TTile, TLowering>(ConvGemmArgs a, TLowering lowering)
         where TTile : struct, IGemmTileV2
-        where TLowering : struct, IConvLowering
+        where TLowering : struct, IConvLoweringV2
     {
-        int side = default(TTile).Side, bk = side / 2, size = 8 * side, threads = side * side;
+        var g = new Geometry(default(TTile).Side);
 
         var aTile = SharedMemory.Allocate<float>(2 * MaxBk * AStride);
         var bTile = SharedMemory.Allocate<float>(2 * MaxBk * MaxSize);
-        var aRows = SharedMemory.Allocate<ARow>(2 * MaxBk);
-        var bRows = SharedMemory.Allocate<BRow>(2 * MaxBk);
+        var aRows = SharedMemory.Allocate<ARow>(2 * MaxThreads);
+        var bRows = SharedMemory.Allocate<BRow>(2 * MaxThreads);
 
-        int t = Group.IdxX, tx = t % side, ty = t / side;
-        int m0 = Grid.IdxY * size, n0 = Grid.IdxX * size;
+        int t = Group.IdxX, tx = t % g.Side, ty = t / g.Side;
+        int m0 = Grid.IdxY * g.Size, n0 = Grid.IdxX * g.Size;
         int kBegin = Grid.IdxZ * a.KPerSplit, kEnd = XMin(a.K, kBegin + a.KPerSplit);
-        int steps = (kEnd - kBegin + bk - 1) / bk;
+        int steps = (kEnd - kBegin + g.Bk - 1) / g.Bk;
 
-        // Staging A: k-row t mod bk of the step, rows t / bk + j·(threads / bk) of the tile.
-        var stageA = new AStaging { K = t % bk, M = t / bk, MStep = threads / bk };
-        // Staging B: element j is t + j·threads of the bk x size slice, row-major. Its column's
-        // im2col position is worked out once: one column when threads is a multiple of size,
-        // else two, alternating with j.
-        var col0 = StageColumn(a, lowering, n0, t % size);
-        var col1 = threads < size ? StageColumn(a, lowering, n0, (t + threads) % size) : col0;
+        var at = new Staging
+        {
+            AK = t % g.Bk, AM = t / g.Bk,
+            BRow = t / g.Size, BAt = t / g.Size * MaxSize + t % g.Size,
+            Gm = m0 + t / g.Bk,
+        };
+        // The im2col position of the thread's B column (two columns, alternating with j, when the
+        // group has fewer threads than the tile has columns), worked out once.
+        var col0 = StageColumn(a, lowering, n0, t % g.Size);
+        var col1 = g.BColumns == 2 ? StageColumn(a, lowering, n0, (t + g.Threads) % g.Size) : col0;
 
-        WriteRows(a, lowering, aRows, bRows, 0, kBegin, kEnd, t, bk);
-        WriteRows(a, lowering, aRows, bRows, 1, kBegin + bk, kEnd, t, bk);
+        WriteRows(a, lowering, aRows, bRows, 0, kBegin, kEnd, t, g);
         Group.Barrier();
-        Commit(aTile, bTile, 0, Load(a, aRows, bRows, 0, stageA, col0, col1, m0, t, threads, size), stageA, t, threads, size);
-        Group.Barrier();
+        var staged = Load(a, lowering, aRows, bRows, 0, at, col0, col1, g);
 
         var acc = default(Block8x8);
         for (int s = 0; s < steps; s++)
         {
-            int cur = s & 1, next = cur ^ 1;
-            // Past the last step the rows say k is out of range: the loads are skipped, zeros stored.
-            var staged = Load(a, aRows, bRows, next, stageA, col0, col1, m0, t, threads, size);
-            Compute(ref acc, aTile, bTile, cur, tx, ty, side, bk);
-            Commit(aTile, bTile, next, staged, stageA, t, threads, size);
-            // Rows buffer cur held step s's rows, read by the previous iteration's loads: free now.
-            WriteRows(a, lowering, aRows, bRows, cur, kBegin + (s + 2) * bk, kEnd, t, bk);
+            int cur = s & 1;
+            Commit(aTile, bTile, cur, staged, at, g);
             Group.Barrier();
+            // Past the last step the rows say k is out of range: no load is issued, zeros are staged.
+            staged = Load(a, lowering, aRows, bRows, s + 1, at, col0, col1, g);
+            // The chunk after the one step s + 1 is in goes into the buffer whose last step (s - 1)
+            // was loaded before the barrier above.
+            if (s % g.ChunkSteps == 0) WriteRows(a, lowering, aRows, bRows, s / g.ChunkSteps + 1, kBegin, kEnd, t, g);
+            Compute(ref acc, aTile, bTile, cur, tx, ty, g);
         }
 
         // Epilogue, as v1's: weight gain and the output's per-(sample, channel) scale, fused into the store.
-        int mLo = m0 + 4 * ty, mHi = mLo + 4 * side, cLo = n0 + 4 * tx, cHi = cLo + 4 * side;
+        int mLo = m0 + 4 * ty, mHi = mLo + 4 * g.Side, cLo = n0 + 4 * tx, cHi = cLo + 4 * g.Side;
         StoreColumn(a, lowering, cLo, mLo, mHi, acc.C00, acc.C10, acc.C20, acc.C30, acc.C40, acc.C50, acc.C60, acc.C70);
         StoreColumn(a, lowering, cLo + 1, mLo, mHi, acc.C01, acc.C11, acc.C21, acc.C31, acc.C41, acc.C51, acc.C61, acc.C71);
         StoreColumn(a, lowering, cLo + 2, mLo, mHi, acc.C02, acc.C12, acc.C22, acc.C32, acc.C42, acc.C52, acc.C62, acc.C72);
@@ -190,128 +196,153 @@ internal static class ConvGemmV2
         StoreColumn(a, lowering, cHi + 3, mLo, mHi, acc.C07, acc.C17, acc.C27, acc.C37, acc.C47, acc.C57, acc.C67, acc.C77);
     }
 
-    /// <summary>Where a thread stages A: k-row K of the step, tile rows M + j·MStep.</summary>
-    private struct AStaging
+    /// <summary>The tile's compile-time sizes: Side² threads, an 8·Side square tile, K-steps Side/2 deep.</summary>
+    private readonly struct Geometry(int side)
     {
-        public int K, M, MStep;
+        public int Side { get; } = side;
+        public int Bk => Side / 2;
+        public int Size => 8 * Side;
+        public int Threads => Side * Side;
+
+        /// <summary>K-steps per chunk of the K-row table: one row per thread.</summary>
+        public int ChunkSteps => Threads / Bk;
+
+        /// <summary>Tile rows between a thread's staged A elements.</summary>
+        public int AMStep => Threads / Bk;
+
+        /// <summary>Columns a thread stages B in (1 or 2), and K-rows between its elements in one column.</summary>
+        public int BColumns => Size > Threads ? Size / Threads : 1;
+        public int BRowStep => Threads > Size ? Threads / Size : 1;
+
+        /// <summary>
+        /// B element j of a thread is element t + j·Threads of the Bk x Size slice: its offset from
+        /// element 0 in the tile (rows of MaxSize floats) and in K-rows, a constant. (No division
+        /// by a ratio of sizes here: ILGPU folds both arms of a conditional, and one would be by zero.)
+        /// </summary>
+        public int BDelta(int j) => j % BColumns * Threads + j / BColumns * BRowStep * MaxSize;
+
+        public int BRowDelta(int j) => j / BColumns * BRowStep;
+    }
+
+    /// <summary>Where a thread stages: A at k-row AK, tile rows AM + j·AMStep (global row Gm + ...); B at tile index BAt (K-row BRow) + BDelta(j).</summary>
+    private struct Staging
+    {
+        public int AK, AM, BRow, BAt, Gm;
     }
 
     /// <summary>
-    /// The K-row addresses of the step starting at <paramref name="k0"/>, computed once by bk threads
-    /// into a shared table instead of by every thread for each element it loads.
+    /// Chunk <paramref name="chunk"/> of the K-row table (steps chunk·ChunkSteps onwards), one row
+    /// per thread, into buffer chunk mod 2: the addresses of each k worked out once, not by every
+    /// thread for each element it loads.
     /// </summary>
-    private static void WriteRows<TLowering>(ConvGemmArgs a, TLowering lowering, ArrayView<ARow> aRows, ArrayView<BRow> bRows, int buffer, int k0, int kEnd, int t, int bk)
-        where TLowering : struct, IConvLowering
+    private static void WriteRows<TLowering>(ConvGemmArgs a, TLowering lowering, ArrayView<ARow> aRows, ArrayView<BRow> bRows, int chunk, int kBegin, int kEnd, int t, Geometry g)
+        where TLowering : struct, IConvLoweringV2
     {
-        if (t >= bk) return;
-        int k = k0 + t;
+        int k = kBegin + chunk * g.Threads + t;
         bool valid = k < kEnd;
         // Past the end nothing is loaded, and the lowering is not asked (a phase class with no
         // taps has K = 0 and divides by its tap count).
         var r = valid ? lowering.Row(k) : default;
-        aRows[buffer * MaxBk + t] = new ARow { Offset = r.AOffset, ScaleOffset = r.AScaleOffset, Valid = valid ? 1 : 0 };
-        bRows[buffer * MaxBk + t] = new BRow { Offset = r.SrcOffset + r.Dy * a.SrcW + r.Dx, Dy = valid ? r.Dy : Outside, Dx = r.Dx, ScaleOffset = r.ScaleOffset };
+        int at = (chunk & 1) * MaxThreads + t;
+        aRows[at] = new ARow { Offset = r.AOffset, ScaleOffset = r.AScaleOffset, Valid = valid ? 1 : 0 };
+        bRows[at] = new BRow { Offset = r.SrcOffset + r.Dy * a.SrcW + r.Dx, Dy = valid ? r.Dy : Outside, Dx = r.Dx, ScaleOffset = r.ScaleOffset };
     }
 
     private static BColumn StageColumn<TLowering>(ConvGemmArgs a, TLowering lowering, int n0, int column)
-        where TLowering : struct, IConvLowering
+        where TLowering : struct, IConvLoweringV2
     {
         var c = lowering.Column(n0 + column);
         return new BColumn { Base = c.SrcOffset + c.Y * a.SrcW + c.X, Y = n0 + column < a.Columns ? c.Y : Outside, X = c.X, ScaleOffset = c.ScaleOffset };
     }
 
-    /// <summary>Issues the thread's global loads of one step (rows table <paramref name="buffer"/>); nothing waits on them here.</summary>
-    private static StagedStep Load(ConvGemmArgs a, ArrayView<ARow> aRows, ArrayView<BRow> bRows, int buffer, AStaging sa, BColumn col0, BColumn col1, int m0, int t, int threads, int size)
+    /// <summary>Issues the thread's global loads of K-step <paramref name="step"/> of the split; nothing waits on them here.</summary>
+    private static StagedStep Load<TLowering>(ConvGemmArgs a, TLowering lowering, ArrayView<ARow> aRows, ArrayView<BRow> bRows, int step, Staging at, BColumn col0, BColumn col1, Geometry g)
+        where TLowering : struct, IConvLoweringV2
     {
-        var aRow = aRows[buffer * MaxBk + sa.K];
-        int gm = m0 + sa.M;
+        int rows = (step / g.ChunkSteps & 1) * MaxThreads + step % g.ChunkSteps * g.Bk;
+        var aRow = aRows[rows + at.AK];
+        var b = bRows.SubView(rows + at.BRow);
         return new StagedStep
         {
-            A0 = LoadA(a, aRow, gm),
-            A1 = LoadA(a, aRow, gm + sa.MStep),
-            A2 = LoadA(a, aRow, gm + 2 * sa.MStep),
-            A3 = LoadA(a, aRow, gm + 3 * sa.MStep),
-            B0 = LoadB(a, col0, bRows[buffer * MaxBk + t / size]),
-            B1 = LoadB(a, col1, bRows[buffer * MaxBk + (t + threads) / size]),
-            B2 = LoadB(a, col0, bRows[buffer * MaxBk + (t + 2 * threads) / size]),
-            B3 = LoadB(a, col1, bRows[buffer * MaxBk + (t + 3 * threads) / size]),
+            A0 = LoadA(a, lowering, aRow, at.Gm),
+            A1 = LoadA(a, lowering, aRow, at.Gm + g.AMStep),
+            A2 = LoadA(a, lowering, aRow, at.Gm + 2 * g.AMStep),
+            A3 = LoadA(a, lowering, aRow, at.Gm + 3 * g.AMStep),
+            B0 = LoadB(a, col0, b[g.BRowDelta(0)]),
+            B1 = LoadB(a, g.BColumns == 1 ? col0 : col1, b[g.BRowDelta(1)]),
+            B2 = LoadB(a, col0, b[g.BRowDelta(2)]),
+            B3 = LoadB(a, g.BColumns == 1 ? col0 : col1, b[g.BRowDelta(3)]),
         };
     }
 
-    private static Staged LoadA(ConvGemmArgs a, ARow row, int gm)
+    // Each load under one flat condition, which ptxas turns into a predicated load.
+    private static Staged LoadA<TLowering>(ConvGemmArgs a, TLowering lowering, ARow row, int gm)
+        where TLowering : struct, IConvLoweringV2
     {
+        bool ok = (row.Valid != 0) & (gm < a.M);
         var v = new Staged { Value = 0, Scale = 1 };
-        if (row.Valid != 0 && gm < a.M)
-        {
-            v.Value = a.A[gm * a.AStrideM + row.Offset];
-            if (a.HasAScale != 0) v.Scale = a.AScale[row.ScaleOffset + gm];
-        }
+        if (ok) v.Value = a.A[gm * a.AStrideM + row.Offset];
+        // A constant false for the lowerings whose A never has a scale: four registers fewer.
+        if (lowering.ScalesA & ok & (a.HasAScale != 0)) v.Scale = a.AScale[row.ScaleOffset + gm];
         return v;
     }
 
     private static Staged LoadB(ConvGemmArgs a, BColumn column, BRow row)
     {
-        var v = new Staged { Value = 0, Scale = 1 };
         int iy = column.Y + row.Dy, ix = column.X + row.Dx;
-        if ((uint)iy < (uint)a.SrcH && (uint)ix < (uint)a.SrcW)
-        {
-            v.Value = a.B[column.Base + row.Offset];
-            if (a.HasBScale != 0) v.Scale = a.BScale[column.ScaleOffset + row.ScaleOffset];
-        }
+        bool ok = ((uint)iy < (uint)a.SrcH) & ((uint)ix < (uint)a.SrcW);
+        var v = new Staged { Value = 0, Scale = 1 };
+        if (ok) v.Value = a.B[column.Base + row.Offset];
+        if (ok & (a.HasBScale != 0)) v.Scale = a.BScale[column.ScaleOffset + row.ScaleOffset];
         return v;
     }
 
-    /// <summary>
-    /// Stores a staged step into tile <paramref name="buffer"/>, scales multiplied in (as v1 does at
-    /// load time; here only now, so the multiply does not wait for the load before the products).
-    /// </summary>
-    private static void Commit(ArrayView<float> aTile, ArrayView<float> bTile, int buffer, StagedStep s, AStaging sa, int t, int threads, int size)
+    /// <summary>Stores a staged step into tile <paramref name="buffer"/>, scales multiplied in (as v1 does when it loads).</summary>
+    private static void Commit(ArrayView<float> aTile, ArrayView<float> bTile, int buffer, StagedStep s, Staging at, Geometry g)
     {
-        int aAt = (buffer * MaxBk + sa.K) * AStride + sa.M;
-        aTile[aAt] = s.A0.Value * s.A0.Scale;
-        aTile[aAt + sa.MStep] = s.A1.Value * s.A1.Scale;
-        aTile[aAt + 2 * sa.MStep] = s.A2.Value * s.A2.Scale;
-        aTile[aAt + 3 * sa.MStep] = s.A3.Value * s.A3.Scale;
-        // Element j of the bk x size slice at t + j·threads, rows of MaxSize floats.
-        int bAt = buffer * MaxBk * MaxSize;
-        bTile[bAt + BIndex(t, size)] = s.B0.Value * s.B0.Scale;
-        bTile[bAt + BIndex(t + threads, size)] = s.B1.Value * s.B1.Scale;
-        bTile[bAt + BIndex(t + 2 * threads, size)] = s.B2.Value * s.B2.Scale;
-        bTile[bAt + BIndex(t + 3 * threads, size)] = s.B3.Value * s.B3.Scale;
+        // Views at the thread's first element, so every other element is a constant offset away.
+        var aAt = aTile.SubView((buffer * MaxBk + at.AK) * AStride + at.AM);
+        aAt[0] = s.A0.Value * s.A0.Scale;
+        aAt[g.AMStep] = s.A1.Value * s.A1.Scale;
+        aAt[2 * g.AMStep] = s.A2.Value * s.A2.Scale;
+        aAt[3 * g.AMStep] = s.A3.Value * s.A3.Scale;
+        var bAt = bTile.SubView(buffer * MaxBk * MaxSize + at.BAt);
+        bAt[0] = s.B0.Value * s.B0.Scale;
+        bAt[g.BDelta(1)] = s.B1.Value * s.B1.Scale;
+        bAt[g.BDelta(2)] = s.B2.Value * s.B2.Scale;
+        bAt[g.BDelta(3)] = s.B3.Value * s.B3.Scale;
     }
-
-    private static int BIndex(int e, int size) => e / size * MaxSize + e % size;
 
     /// <summary>
     /// The step's rank-1 updates from tile <paramref name="buffer"/>, unrolled by hand (ILGPU emits
     /// loops as written, and ptxas overlaps one k's shared reads with the previous k's FMAs only in
-    /// straight-line code); bk is 2 or 8.
+    /// straight-line code); Bk is 2 or 8.
     /// </summary>
-    private static void Compute(ref Block8x8 acc, ArrayView<float> aTile, ArrayView<float> bTile, int buffer, int tx, int ty, int side, int bk)
+    private static void Compute(ref Block8x8 acc, ArrayView<float> aTile, ArrayView<float> bTile, int buffer, int tx, int ty, Geometry g)
     {
-        var a4 = aTile.Cast<Float4>();
-        var b4 = bTile.Cast<Float4>();
-        int aAt = buffer * MaxBk * AStride4 + ty, bAt = buffer * MaxBk * BStride4 + tx;
-        Rank1(ref acc, a4, b4, aAt, bAt, side);
-        Rank1(ref acc, a4, b4, aAt + AStride4, bAt + BStride4, side);
-        if (bk > 2)
+        // Views at the thread's float4s of k = 0, so every read is a constant offset away.
+        var a4 = aTile.Cast<Float4>().SubView(buffer * MaxBk * AStride4 + ty);
+        var b4 = bTile.Cast<Float4>().SubView(buffer * MaxBk * BStride4 + tx);
+        Rank1(ref acc, a4, b4, 0, g.Side);
+        Rank1(ref acc, a4, b4, 1, g.Side);
+        if (g.Bk > 2)
         {
-            Rank1(ref acc, a4, b4, aAt + 2 * AStride4, bAt + 2 * BStride4, side);
-            Rank1(ref acc, a4, b4, aAt + 3 * AStride4, bAt + 3 * BStride4, side);
-            Rank1(ref acc, a4, b4, aAt + 4 * AStride4, bAt + 4 * BStride4, side);
-            Rank1(ref acc, a4, b4, aAt + 5 * AStride4, bAt + 5 * BStride4, side);
-            Rank1(ref acc, a4, b4, aAt + 6 * AStride4, bAt + 6 * BStride4, side);
-            Rank1(ref acc, a4, b4, aAt + 7 * AStride4, bAt + 7 * BStride4, side);
+            Rank1(ref acc, a4, b4, 2, g.Side);
+            Rank1(ref acc, a4, b4, 3, g.Side);
+            Rank1(ref acc, a4, b4, 4, g.Side);
+            Rank1(ref acc, a4, b4, 5, g.Side);
+            Rank1(ref acc, a4, b4, 6, g.Side);
+            Rank1(ref acc, a4, b4, 7, g.Side);
         }
     }
 
-    /// <summary>One k: the thread's rows 4ty.. and BM/2 + 4ty.. (float4s <paramref name="side"/> apart), likewise its columns.</summary>
-    private static void Rank1(ref Block8x8 acc, ArrayView<Float4> a4, ArrayView<Float4> b4, int aAt, int bAt, int side) =>
-        acc.Fma(a4[aAt], a4[aAt + side], b4[bAt], b4[bAt + side]);
+    /// <summary>Row k of the tiles: the thread's rows 4ty.. and BM/2 + 4ty.. (float4s <paramref name="side"/> apart), likewise its columns.</summary>
+    private static void Rank1(ref Block8x8 acc, ArrayView<Float4> a4, ArrayView<Float4> b4, int k, int side) =>
+        acc.Fma(a4[k * AStride4], a4[k * AStride4 + side], b4[k * BStride4], b4[k * BStride4 + side]);
 
     /// <summary>One output column of the thread's block: rows mLo..mLo+3 (v0-v3) and mHi..mHi+3 (v4-v7).</summary>
     private static void StoreColumn<TLowering>(ConvGemmArgs a, TLowering lowering, int c, int mLo, int mHi, float v0, float v1, float v2, float v3, float v4, float v5, float v6, float v7)
-        where TLowering : struct, IConvLowering
+        where TLowering : struct, IConvLoweringV2
     {
         if (c >= a.Columns) return;
         var oc = lowering.Column(c);
