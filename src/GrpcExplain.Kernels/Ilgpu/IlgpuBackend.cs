@@ -38,7 +38,8 @@ public sealed partial class IlgpuBackend : Backend
         _reduceGroup = 1;
         while (_reduceGroup * 2 <= Math.Min(GroupReduce.MaxGroupSize, accelerator.MaxNumThreadsPerGroup)) _reduceGroup *= 2;
         // The emulator runs each group's threads as OS threads and pays a context switch per
-        // barrier, so it gets the small tile; the same kernel source runs at 64x64 on a GPU.
+        // barrier, so it gets the small tiles; the same kernel sources run the GPU's tiles
+        // (v1 64x64, v2 128x128, both on 256 threads) on a GPU.
         LargeTiles = accelerator.MaxNumThreadsPerGroup >= Tile64.Threads;
         _none = accelerator.Allocate1D<float>(1);
         _none.MemSetToZero();

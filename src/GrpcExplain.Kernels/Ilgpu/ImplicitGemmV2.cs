@@ -178,8 +178,8 @@ internal static class ConvGemmV2
             Group.Barrier();
             // Past the last step the rows say k is out of range: no load is issued, zeros are staged.
             staged = Load(a, lowering, aRows, bRows, s + 1, at, col0, col1, g);
-            // The chunk after the one step s + 1 is in goes into the buffer whose last step (s - 1)
-            // was loaded before the barrier above.
+            // Every ChunkSteps steps the table's next chunk replaces the chunk before the current
+            // one, whose last row was loaded (iteration s - 2) before the barrier above.
             if (s % g.ChunkSteps == 0) WriteRows(a, lowering, aRows, bRows, s / g.ChunkSteps + 1, kBegin, kEnd, t, g);
             Compute(ref acc, aTile, bTile, cur, tx, ty, g);
         }
