@@ -42,7 +42,7 @@ internal static class Variants
                     continue;
                 }
                 variants.Add(new Variant(label, backend));
-                log.WriteLine($"  {label,-14} {backend.Device}");
+                log.WriteLine($"  {label,-14} {backend.Device}{(backend is GrpcExplain.Kernels.Ilgpu.IlgpuBackend ilgpu ? $", GEMM {ilgpu.GemmVersion}" : "")}");
             }
             catch (Exception e) when (e is InvalidOperationException or PlatformNotSupportedException or NotSupportedException or DllNotFoundException)
             {

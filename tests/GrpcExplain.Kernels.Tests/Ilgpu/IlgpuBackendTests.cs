@@ -179,8 +179,8 @@ public sealed class IlgpuBackendTests
     public void OptionsChooseTheGemmVersion()
     {
         if (!EmulatorSelected) Assert.Skip("ilgpu-cpu is not among GRPCEXPLAIN_TEST_BACKENDS.");
-        using var v2 = IlgpuBackend.CreateCpu(new IlgpuBackendOptions { Gemm = GemmVersion.V2 });
-        Assert.Equal(GemmVersion.V2, v2.GemmVersion);
-        Assert.Equal(GemmVersion.V1, new IlgpuBackendOptions().Gemm);
+        using var v1 = IlgpuBackend.CreateCpu(new IlgpuBackendOptions { Gemm = GemmVersion.V1 });
+        Assert.Equal(GemmVersion.V1, v1.GemmVersion);
+        Assert.Equal(GemmVersion.V2, new IlgpuBackendOptions().Gemm);
     }
 }
