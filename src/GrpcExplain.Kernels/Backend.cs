@@ -222,6 +222,16 @@ public abstract partial class Backend : IDisposable
         foreach (var t in outputs) t?.Touch();
     }
 
+    // Element-wise ------------------------------------------------------------------------------
+
+    /// <summary>y = a + b; y may be a or b.</summary>
+    public void AddForward(Tensor a, Tensor b, Tensor y)
+    {
+        Add.Validate(this, a, b, y);
+        AddForwardCore(a, b, y);
+        Wrote(y);
+    }
+
     // What each backend implements --------------------------------------------------------------
 
     protected abstract Tensor AllocateCore(Shape shape);
@@ -237,6 +247,7 @@ public abstract partial class Backend : IDisposable
     protected abstract void BiasActivateBackwardCore(Tensor y, Tensor dy, Tensor? noise, Tensor? noiseStrength, Tensor? dx, Tensor? dBias, Tensor? dNoise, Tensor? dNoiseStrength, BiasActivateParams p);
     protected abstract void SumOverBatchAndSpaceForwardCore(Tensor x, Tensor y);
     protected abstract void SumOverBatchAndSpaceBackwardCore(Tensor dy, Tensor dx);
+    protected abstract void AddForwardCore(Tensor a, Tensor b, Tensor y);
 
     public void Dispose()
     {

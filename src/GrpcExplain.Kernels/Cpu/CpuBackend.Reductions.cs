@@ -22,3 +22,17 @@ public sealed partial class CpuBackend
         for (int plane = 0; plane < n * c; plane++) dxd.AsSpan(plane * h * w, h * w).Fill(dyd[plane % c]);
     }
 }
+
+public sealed partial class CpuBackend
+{
+    protected override void AddForwardCore(Tensor a, Tensor b, Tensor y)
+    {
+        float[] ad = D(a), bd = D(b), yd = D(y);
+        const int chunk = 1 << 16;
+        For(Gemm.CeilDiv(ad.Length, chunk), c =>
+        {
+            int at = c * chunk, len = Math.Min(chunk, ad.Length - at);
+            Simd.Add(ad.AsSpan(at, len), bd.AsSpan(at, len), yd.AsSpan(at, len));
+        }, chunk);
+    }
+}

@@ -37,6 +37,16 @@ internal static class Simd
         for (int i = vx.Length * Vector<float>.Count; i < x.Length; i++) y[i] += a * x[i];
     }
 
+    /// <summary>y = a + b (y may be a or b).</summary>
+    public static void Add(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> y)
+    {
+        var va = MemoryMarshal.Cast<float, Vector<float>>(a);
+        var vb = MemoryMarshal.Cast<float, Vector<float>>(b);
+        var vy = MemoryMarshal.Cast<float, Vector<float>>(y);
+        for (int i = 0; i < va.Length; i++) vy[i] = va[i] + vb[i];
+        for (int i = va.Length * Vector<float>.Count; i < a.Length; i++) y[i] = a[i] + b[i];
+    }
+
     /// <summary>y = a·x.</summary>
     public static void Scale(float a, ReadOnlySpan<float> x, Span<float> y)
     {
