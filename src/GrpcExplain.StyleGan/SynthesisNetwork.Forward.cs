@@ -1,0 +1,112 @@
+using GrpcExplain.Kernels;
+
+namespace GrpcExplain.StyleGan;
+
+internal sealed partial class SynthesisNetwork
+{
+    private static readonly FullyConnectedParams Affine = new();
+
+    /// <summary>What one layer's backward needs. X belongs to the layer before (or to the pass).</summary>
+    internal sealed record LayerRecord(Layer Layer, Tensor X, Tensor W, Tensor Styles, Tensor Pre, Tensor Out, Tensor? Noise) : IDisposable
+    {
+        public void Dispose()
+        {
+            Styles.Dispose();
+            Pre.Dispose();
+            if (!ReferenceEquals(Pre, Out)) Out.Dispose();
+            if (Noise is not null && !ReferenceEquals(Noise, Layer.NoiseConst)) Noise.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// ws: one [N, w_dim] tensor per w index (the same tensor at every index for a single w).
+    /// Returns the image [N, img_channels, res, res]; with <paramref name="records"/> non-null, keeps
+    /// every layer's activations there for <see cref="Backward"/>.
+    /// </summary>
+    public Tensor Forward(IReadOnlyList<Tensor> ws, int n, NoiseMode noise, Random? noiseRandom, List<LayerRecord>? records, out Tensor input)
+    {
+        input = Constant(n);
+        var x = input;
+        Tensor? img = null;
+        bool imgIsRecorded = false; // the first ToRGB output is the image itself; a record may own it
+        foreach (var layer in _layers)
+        {
+            var record = LayerForward(layer, x, ws[layer.WIndex], n, noise, noiseRandom, records is not null);
+            if (records is not null) records.Add(record);
+            if (!layer.IsToRgb)
+            {
+                if (records is null && !ReferenceEquals(x, input)) x.Dispose();
+                x = record.Out;
+                if (records is null) record.Styles.Dispose();
+                continue;
+            }
+            // Skip architecture: image = upsample(previous image) + this block's ToRGB output.
+            var rgb = record.Out;
+            if (img is null)
+            {
+                img = rgb;
+                imgIsRecorded = records is not null;
+            }
+            else
+            {
+                var up = B.Allocate(rgb.Shape);
+                B.Upfirdn2dForward(img, up, Upfirdn2dParams.Upsample2x);
+                B.AddForward(up, rgb, up);
+                if (!imgIsRecorded) img.Dispose();
+                if (records is null) rgb.Dispose();
+                img = up;
+                imgIsRecorded = false;
+            }
+            if (records is null) record.Styles.Dispose();
+        }
+        if (records is null && !ReferenceEquals(x, input)) x.Dispose();
+        // The caller owns the image: never hand out a tensor a record will dispose.
+        return imgIsRecorded ? CopyOf(img!) : img!;
+    }
+
+    private LayerRecord LayerForward(Layer layer, Tensor x, Tensor w, int n, NoiseMode noise, Random? noiseRandom, bool keep)
+    {
+        var styles = B.Allocate(n, layer.InChannels);
+        B.FullyConnectedForward(w, layer.AffineWeight, layer.AffineBias, styles, Affine);
+        var conv = layer.Conv;
+        var pre = B.Allocate(conv.OutputShape(x.Shape, layer.Weight.Shape));
+        B.ModulatedConv2dForward(x, layer.Weight, styles, pre, conv);
+        Tensor? noiseMap = layer.IsToRgb ? null : noise switch
+        {
+            NoiseMode.Const => layer.NoiseConst,
+            NoiseMode.Random => B.Upload(Gaussian(noiseRandom!, n * layer.Resolution * layer.Resolution), new Shape(n, 1, layer.Resolution, layer.Resolution)),
+            _ => null,
+        };
+        // Backward needs the convolution's output (demodulation's gradient) and the activation's,
+        // so a recorded pass keeps both; otherwise the epilogue runs in place.
+        var output = keep ? B.Allocate(pre.Shape) : pre;
+        B.BiasActivateForward(pre, layer.Bias, noiseMap, noiseMap is null ? null : layer.NoiseStrength, output, Epilogue(layer));
+        if (!keep && noiseMap is not null && !ReferenceEquals(noiseMap, layer.NoiseConst))
+        {
+            noiseMap.Dispose();
+            noiseMap = null;
+        }
+        return new LayerRecord(layer, x, w, styles, pre, output, noiseMap);
+    }
+
+    private Tensor CopyOf(Tensor t)
+    {
+        var c = B.Allocate(t.Shape);
+        using var zero = B.Allocate(t.Shape);
+        B.AddForward(t, zero, c);
+        return c;
+    }
+
+    /// <summary>Standard normal samples (Box–Muller) from a seeded generator: 'random' noise, reproducible by seed.</summary>
+    internal static float[] Gaussian(Random rng, int count)
+    {
+        var a = new float[count];
+        for (int i = 0; i < count; i += 2)
+        {
+            double u1 = 1 - rng.NextDouble(), u2 = rng.NextDouble(), r = Math.Sqrt(-2 * Math.Log(u1));
+            a[i] = (float)(r * Math.Cos(2 * Math.PI * u2));
+            if (i + 1 < count) a[i + 1] = (float)(r * Math.Sin(2 * Math.PI * u2));
+        }
+        return a;
+    }
+}
