@@ -6,6 +6,7 @@ using NativeBench;
 return args switch
 {
     ["kernels", .. var rest] => KernelsCommand.Run(rest),
+    ["generator", .. var rest] => NativeBench.Generator.GeneratorCommand.Run(rest),
     [] or ["-h" or "--help" or "help"] => Usage(0),
     _ => Usage(2, $"Unknown command '{args[0]}'."),
 };
@@ -15,5 +16,6 @@ static int Usage(int exitCode, string? error = null)
     var w = exitCode == 0 ? Console.Out : Console.Error;
     if (error is not null) w.WriteLine(error);
     w.WriteLine("usage: native-bench kernels [options]      (native-bench kernels --help for the options)");
+    w.WriteLine("       native-bench generator [options]    (native-bench generator --help for the options)");
     return exitCode;
 }

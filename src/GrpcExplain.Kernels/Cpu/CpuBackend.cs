@@ -6,12 +6,12 @@ using System.Runtime.Intrinsics.X86;
 namespace GrpcExplain.Kernels.Cpu;
 
 /// <summary>Host memory for one tensor.</summary>
-internal sealed unsafe class CpuTensor(CpuBackend owner, Shape shape) : Tensor(owner, shape)
+internal sealed unsafe class CpuTensor(CpuBackend owner, Shape shape, float[] data) : Tensor(owner, shape)
 {
-    // Pinned, so the GEMM's packers can hold raw pointers across worker threads.
-    public float[] Data { get; } = GC.AllocateArray<float>(shape.Length, pinned: true);
+    // Pinned (see CpuBackend.Rent), so the GEMM's packers can hold raw pointers across worker threads.
+    public float[] Data { get; } = data;
     public float* Pointer => (float*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(Data));
-    protected override void Release() { }
+    protected override void Release() => owner.Return(Data);
 }
 
 /// <summary>Which SIMD micro-kernels the CPU backend uses.</summary>
@@ -68,7 +68,7 @@ public sealed partial class CpuBackend : Backend
     internal static float[]? DOrNull(Tensor? t) => t is null ? null : ((CpuTensor)t).Data;
     internal static unsafe float* P(Tensor? t) => t is null ? null : ((CpuTensor)t).Pointer;
 
-    protected override Tensor AllocateCore(Shape shape) => new CpuTensor(this, shape);
+    protected override Tensor AllocateCore(Shape shape) => new CpuTensor(this, shape, Rent(shape.Length));
     protected override void UploadCore(ReadOnlySpan<float> values, Tensor destination) => values.CopyTo(D(destination));
     protected override void DownloadCore(Tensor source, Span<float> destination) => D(source).CopyTo(destination);
     public override void Synchronize() { }

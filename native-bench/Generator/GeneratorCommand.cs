@@ -1,0 +1,126 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using GrpcExplain.Kernels;
+using GrpcExplain.StyleGan;
+using GrpcExplain.StyleGan.Weights;
+
+namespace NativeBench.Generator;
+
+/// <summary>
+/// `native-bench generator`: whole generator forwards (z → mapping → synthesis → image on the host) per
+/// backend and batch, in milliseconds per image, with PyTorch running the same weights through
+/// stylegan2-ada-pytorch's operation sequence in the same run (--torch) as the baseline.
+/// </summary>
+internal static class GeneratorCommand
+{
+    private const string Usage = """
+        usage: dotnet run -c Release --project native-bench -- generator (--weights F.safetensors | --config 64,128,256)
+                   [--batch 1,8] [--backend cpu,cuda,...] [--repeat N] [--noise-mode const|random|none] [--torch] [--json OUT]
+
+          --weights F    a generator in our safetensors format
+          --config LIST  random-weight generators of the speed targets: 64 (64x64 RGB, 4096/256), 128 (128x128 grey,
+                         8192/256), 256 (256x256 RGB, 16384/512)
+          --torch        also time PyTorch on the same weights (native-bench/torch/generator.py; needs python3 with torch),
+                         unfused (stylegan2-ada-pytorch's training path) and fused (its grouped-convolution inference path)
+        """;
+
+    public static int Run(IReadOnlyList<string> args)
+    {
+        string? weightsPath = null, json = null;
+        List<int> configs = [], batches = [1, 8];
+        List<string> backends = ["cpu"];
+        int repeat = 5;
+        bool torch = false;
+        var noise = NoiseMode.Const;
+        try
+        {
+            for (int k = 0; k < args.Count; k++)
+            {
+                string Value() => k + 1 < args.Count ? args[++k] : throw new ArgumentException($"{args[k]} needs a value.");
+                switch (args[k])
+                {
+                    case "--weights": weightsPath = Value(); break;
+                    case "--config": configs = Ints(Value()); break;
+                    case "--batch": batches = Ints(Value()); break;
+                    case "--backend": backends = [.. Value().Split(',', StringSplitOptions.RemoveEmptyEntries)]; break;
+                    case "--repeat": repeat = Ints(Value())[0]; break;
+                    case "--noise-mode": noise = Enum.Parse<NoiseMode>(Value(), ignoreCase: true); break;
+                    case "--torch": torch = true; break;
+                    case "--json": json = Value(); break;
+                    case "-h" or "--help": Console.WriteLine(Usage); return 0;
+                    default: throw new ArgumentException($"Unknown option '{args[k]}'.");
+                }
+            }
+            if ((weightsPath is null) == (configs.Count == 0)) throw new ArgumentException("Give --weights or --config (one of them).");
+            foreach (var b in backends) Backends.Parse(b);
+        }
+        catch (ArgumentException e)
+        {
+            Console.Error.WriteLine(e.Message);
+            Console.Error.WriteLine(Usage);
+            return 2;
+        }
+
+        MachineInfo.Print(Console.Out);
+        var rows = new List<Dictionary<string, object>>();
+        var generators = weightsPath is not null
+            ? [(weightsPath, GeneratorWeights.Load(weightsPath))]
+            : configs.Select(r => ($"random {r}x{r}", BenchGenerators.RandomWeights(BenchGenerators.Config(r)))).ToList();
+        foreach (var (label, weights) in generators)
+        {
+            var c = weights.Config;
+            Console.WriteLine($"{label}: {c.ImgResolution}x{c.ImgResolution}x{c.ImgChannels}, channel_base {c.ChannelBase}, channel_max {c.ChannelMax}, w_dim {c.WDim}, noise {noise}");
+            foreach (var backendName in backends)
+            {
+                using var backend = Backends.Create(backendName);
+                using var g = new GrpcExplain.StyleGan.Generator(backend, weights);
+                foreach (int n in batches)
+                {
+                    var z = Normal(new Random(n), n * c.ZDim);
+                    double ms = MedianMs(() => g.Synthesize(g.Map(z, n), n, noise), repeat);
+                    rows.Add(Row(c, n, backend.Name, ms, backend.Device));
+                    Console.WriteLine($"  {backend.Name,-10} batch {n}: {ms / n,9:F2} ms per image, {1000 * n / ms,8:F1} images/s   ({backend.Device})");
+                }
+            }
+            if (torch) rows.AddRange(TorchBaseline.Run(weights, batches, repeat, noise));
+        }
+        if (json is not null)
+        {
+            File.WriteAllText(json, JsonSerializer.Serialize(rows, Indented));
+            Console.WriteLine($"wrote {rows.Count} rows to {json}");
+        }
+        return 0;
+    }
+
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+
+    private static Dictionary<string, object> Row(GeneratorConfig c, int batch, string backend, double ms, string device) => new()
+    {
+        ["resolution"] = c.ImgResolution, ["channels"] = c.ImgChannels, ["channel_base"] = c.ChannelBase, ["channel_max"] = c.ChannelMax,
+        ["batch"] = batch, ["backend"] = backend, ["device"] = device,
+        ["ms_per_image"] = Math.Round(ms / batch, 3), ["images_per_second"] = Math.Round(1000 * batch / ms, 2),
+    };
+
+    /// <summary>One warm-up, then the median of the timed calls (long calls: at most 3).</summary>
+    internal static double MedianMs(Action call, int repeat)
+    {
+        var sw = Stopwatch.StartNew();
+        call();
+        if (sw.Elapsed.TotalSeconds > 2) repeat = Math.Min(repeat, 3);
+        var times = new List<double>();
+        for (int i = 0; i < repeat; i++)
+        {
+            sw.Restart();
+            call();
+            times.Add(sw.Elapsed.TotalMilliseconds);
+        }
+        times.Sort();
+        return times[times.Count / 2];
+    }
+
+    internal static float[] Normal(Random rng, int count) =>
+        [.. Enumerable.Range(0, count).Select(_ => (float)(Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble())))];
+
+    private static List<int> Ints(string s) => [.. s.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(v => int.Parse(v, CultureInfo.InvariantCulture))];
+}
