@@ -37,9 +37,9 @@ public static class WTruncation
         return result;
     }
 
-    /// <summary>torch.lerp(start, end, weight) with its two formulas, so that results match NVIDIA's bit for bit.</summary>
+    /// <summary>torch.lerp(start, end, weight) with its two formulas (ATen picks by |weight| &lt; 0.5), so that results match NVIDIA's bit for bit.</summary>
     public static float Lerp(float start, float end, float weight) =>
-        weight < 0.5f ? start + weight * (end - start) : end - (end - start) * (1f - weight);
+        Math.Abs(weight) < 0.5f ? start + weight * (end - start) : end - (end - start) * (1f - weight);
 
     /// <summary>[batch, w_dim] → [batch, numWs, w_dim], the same w for every layer.</summary>
     public static float[] Broadcast(float[] w, int batch, int numWs, int wDim)

@@ -1,0 +1,3 @@
+using GrpcExplain.Cli;
+
+return CliApp.Run(args, Console.Out, Console.Error, interactive: !Console.IsErrorRedirected);
