@@ -9,13 +9,16 @@ namespace GrpcExplain.Cli;
 /// </summary>
 public static class CliApp
 {
-    /// <summary>Runs the command line; <paramref name="interactive"/> enables progress on stderr (a terminal).</summary>
-    public static int Run(string[] args, TextWriter stdout, TextWriter stderr, bool interactive = false)
+    /// <summary>
+    /// Runs the command line; <paramref name="interactive"/> enables progress on stderr (a terminal), and
+    /// <paramref name="cancellation"/> stops a run between batches (exit code 130).
+    /// </summary>
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr, bool interactive = false, CancellationToken cancellation = default)
     {
         ArgumentNullException.ThrowIfNull(stderr);
         var root = new RootCommand("Counterfactual explanations for medical-imaging classifiers with StyleGAN2.")
         {
-            SynthesizeCommand.Create(stdout, stderr, interactive),
+            SynthesizeCommand.Create(stdout, stderr, interactive, cancellation),
         };
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
@@ -26,7 +29,11 @@ public static class CliApp
         }
         try
         {
-            return parsed.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false });
+            // Signals are the caller's to handle (Program), so that tests run the same code without them.
+            return parsed.Invoke(new InvocationConfiguration
+            {
+                Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null,
+            });
         }
         catch (UsageException e)
         {

@@ -8,12 +8,22 @@ namespace GrpcExplain.Cli;
 /// </summary>
 internal sealed class ConsoleProgress(TextWriter stderr, bool enabled) : IDisposable
 {
-    private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private readonly Stopwatch _clock = new();
+    private TimeSpan? _shown;
     private int _width;
 
+    /// <summary>The first report (done = 0) starts the clock that the estimate of the time left uses.</summary>
     public void Report(string what, int done, int total)
     {
         if (!enabled) return;
+        if (done == 0)
+        {
+            _clock.Restart();
+            _shown = null;
+        }
+        // A few updates a second are enough to read, and cheap on slow terminals.
+        if (done < total && _shown is { } last && _clock.Elapsed - last < TimeSpan.FromMilliseconds(100)) return;
+        _shown = _clock.Elapsed;
         double seconds = _clock.Elapsed.TotalSeconds;
         string eta = done > 0 && done < total ? $", about {seconds / done * (total - done):F0} s left" : "";
         string line = $"  {what} {done}/{total} ({100.0 * done / total:F0}%), {seconds:F1} s{eta}";

@@ -24,7 +24,7 @@ internal sealed class SynthesizeCommand
     private readonly Option<int> _batchSize = new("--batch-size") { Description = "Images synthesized at once.", HelpName = "B", DefaultValueFactory = _ => 8 };
     private readonly Option<string> _out = new("--out") { Description = "Output folder: images.npy (raw float32 [N, C, H, W]), one PNG per image and grid.png.", Required = true, HelpName = "DIR" };
 
-    public static Command Create(TextWriter stdout, TextWriter stderr, bool interactive)
+    public static Command Create(TextWriter stdout, TextWriter stderr, bool interactive, CancellationToken cancellation)
     {
         var options = new SynthesizeCommand();
         var command = new Command("synthesize", "Generate images from latents or seeds and write them as .npy and PNG.")
@@ -32,11 +32,11 @@ internal sealed class SynthesizeCommand
             options._weights, options._latents, options._seeds, options._space, options._class, options._psi, options._cutoff,
             options._noise, options._noiseSeed, options._backend, options._batchSize, options._out,
         };
-        command.SetAction((parsed, cancellation) =>
+        command.SetAction(parsed =>
         {
             var request = options.Bind(parsed);
             using var progress = new ConsoleProgress(stderr, interactive);
-            return Task.FromResult(SynthesizeRun.Execute(request, stdout, progress, cancellation));
+            return SynthesizeRun.Execute(request, stdout, progress, cancellation);
         });
         return command;
     }

@@ -41,6 +41,7 @@ internal static class SynthesizeRun
         using (var images = AtomicFile.Create(imagesPath))
         {
             Npy.WriteHeader(images.Stream, [n, channels, res, res]);
+            progress.Report("images", 0, n);
             for (int start = 0; start < n; start += request.BatchSize)
             {
                 cancellation.ThrowIfCancellationRequested();

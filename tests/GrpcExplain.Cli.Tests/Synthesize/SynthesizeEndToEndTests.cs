@@ -111,4 +111,20 @@ public sealed class SynthesizeEndToEndTests : IDisposable
         Synthesize(_grey, output, "--seeds", "1");
         Assert.Equal(["grid.png", "images.npy", "seed0001.png"], Directory.GetFiles(output).Select(Path.GetFileName).Order(StringComparer.Ordinal));
     }
+
+    [Fact]
+    public void AnInterruptedRunKeepsEarlierFilesAndLeavesNoTemporaries()
+    {
+        var output = Path.Combine(_dir, "interrupted");
+        Synthesize(_grey, output, "--seeds", "1");
+        var before = File.ReadAllBytes(Path.Combine(output, "images.npy"));
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+        int code = CliApp.Run(["synthesize", "--weights", _grey, "--out", output, "--seeds", "1-4", "--backend", "cpu"], stdout, stderr,
+            cancellation: new CancellationToken(canceled: true));
+        Assert.Equal(130, code);
+        Assert.Contains("interrupted", stderr.ToString(), StringComparison.Ordinal);
+        Assert.Equal(before, File.ReadAllBytes(Path.Combine(output, "images.npy")));
+        Assert.Empty(Directory.GetFiles(output, "*.tmp"));
+    }
 }
