@@ -101,9 +101,11 @@ internal readonly unsafe struct GatherB(float* src, int channels, int height, in
 /// <summary>
 /// Places tile rows m (channels of dst) and columns (n, a, b) at dst[n, m, offY + a·stride, offX + b·stride],
 /// times scale[n, m]; the convolution outputs (stride 1) and the phases of a transposed one (stride S).
+/// Columns b at or past <paramref name="storedB"/> are not stored: the junk columns of <see cref="ShiftedB"/>'s
+/// padded rows (pass gb when every column is real).
 /// </summary>
 internal readonly unsafe struct ConvStore(float* dst, int channels, int height, int width, int stride, int offY, int offX,
-    int ga, int gb, float* scale) : IStoreC
+    int ga, int gb, float* scale, int storedB) : IStoreC
 {
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Store(int m0, int rows, int j0, int cols, float* tile, int ldc)
@@ -111,7 +113,12 @@ internal readonly unsafe struct ConvStore(float* dst, int channels, int height, 
         for (int t = 0; t < cols;)
         {
             int j = j0 + t, n = j / (ga * gb), a = j / gb % ga, b = j % gb;
-            int len = Math.Min(gb - b, cols - t);
+            int run = Math.Min(gb - b, cols - t), len = Math.Min(run, storedB - b);
+            if (len <= 0)
+            {
+                t += run;
+                continue;
+            }
             for (int r = 0; r < rows; r++)
             {
                 int m = m0 + r;
@@ -121,7 +128,7 @@ internal readonly unsafe struct ConvStore(float* dst, int channels, int height, 
                 if (stride == 1) TileRow.Put(s, d, len, sc);
                 else for (int i = 0; i < len; i++) d[i * stride] = s[i] * sc;
             }
-            t += len;
+            t += run;
         }
     }
 }

@@ -24,16 +24,31 @@ public sealed unsafe partial class CpuBackend
                 colOffset[kidx] = (g.WeightTransposed ? i * co * kk : i * kk) + t;
                 (channel[kidx], offY[kidx], offX[kidx]) = (i, t / k - g.Padding, t % k - g.Padding);
             }
-        fixed (int* ro = rowOffset, cof = colOffset, chp = channel, oyp = offY, oxp = offX)
-            Gemm.Run(this, co, n * oh * ow, ci * kk,
-                PackedWeight(weight, $"forward {g}", co, ci * kk, new WeightA(P(weight), ro, cof, co, g.Gain)),
-                new GatherB(P(x), ci, h, w, g.Stride, chp, oyp, oxp, oh, ow, P(inScale)),
-                new ConvStore(P(y), co, oh, ow, 1, 0, 0, oh, ow, P(outScale)));
+        fixed (int* ro = rowOffset, cof = colOffset)
+        {
+            var a = PackedWeight(weight, $"forward {g}", co, ci * kk, new WeightA(P(weight), ro, cof, co, g.Gain));
+            if (g.Stride == 1)
+            {
+                using var shifted = new ShiftedInput(this, x, inScale, -g.Padding, k - 1 - g.Padding, -g.Padding, k - 1 - g.Padding, oh, ow);
+                var offset = Pinned(ci * kk);
+                for (int kidx = 0; kidx < ci * kk; kidx++) offset[kidx] = shifted.Offset(channel[kidx], offY[kidx], offX[kidx]);
+                fixed (int* op = offset)
+                    Gemm.Run(this, co, n * oh * shifted.Pitch, ci * kk, a,
+                        new ShiftedB(shifted.Pointer, shifted.SamplePitch, oh * shifted.Pitch, op),
+                        new ConvStore(P(y), co, oh, ow, 1, 0, 0, oh, shifted.Pitch, P(outScale), storedB: ow));
+                return;
+            }
+            fixed (int* chp = channel, oyp = offY, oxp = offX)
+                Gemm.Run(this, co, n * oh * ow, ci * kk, a,
+                    new GatherB(P(x), ci, h, w, g.Stride, chp, oyp, oxp, oh, ow, P(inScale)),
+                    new ConvStore(P(y), co, oh, ow, 1, 0, 0, oh, ow, P(outScale), storedB: ow));
+        }
     }
 
     /// <summary>
     /// The transposed convolution, split into stride² phases (output parities): each phase is a dense
-    /// convolution over only the taps that reach it, so no multiply is spent on inserted zeros.
+    /// convolution over only the taps that reach it, so no multiply is spent on inserted zeros. Every
+    /// phase reads dy at constant offsets per tap, from one <see cref="ShiftedInput"/>.
     /// </summary>
     internal override void ConvBackwardDataCore(Tensor dy, Tensor weight, Tensor dx, ConvGeometry g, Tensor? dyScale, Tensor? dxScale)
     {
@@ -43,34 +58,38 @@ public sealed unsafe partial class CpuBackend
             return;
         }
         var (n, ci, h, w) = dx.Shape.Nchw;
-        var (_, co, oh, ow) = dy.Shape.Nchw;
+        var (_, co, _, _) = dy.Shape.Nchw;
         int k = weight.Shape[2], kk = k * k, s = g.Stride;
         var rowOffset = Pinned(ci);
         for (int i = 0; i < ci; i++) rowOffset[i] = g.WeightTransposed ? i * co * kk : i * kk;
+        var phases = new List<(int Ry, int Rx, int Ga, int Gb, List<(int Tap, int Offset)> TapsY, List<(int Tap, int Offset)> TapsX)>();
         for (int ry = 0; ry < Math.Min(s, h); ry++)
             for (int rx = 0; rx < Math.Min(s, w); rx++)
-            {
-                int ga = Gemm.CeilDiv(h - ry, s), gb = Gemm.CeilDiv(w - rx, s);
-                var tapsY = PhaseTaps(ry, g.Padding, k, s);
-                var tapsX = PhaseTaps(rx, g.Padding, k, s);
-                int depth = co * tapsY.Count * tapsX.Count;
-                var colOffset = Pinned(depth);
-                int[] channel = Pinned(depth), offY = Pinned(depth), offX = Pinned(depth);
-                int kidx = 0;
-                for (int o = 0; o < co; o++)
-                    foreach (var (ky, dyOff) in tapsY)
-                        foreach (var (kx, dxOff) in tapsX)
-                        {
-                            colOffset[kidx] = (g.WeightTransposed ? o * kk : o * ci * kk) + ky * k + kx;
-                            (channel[kidx], offY[kidx], offX[kidx]) = (o, dyOff, dxOff);
-                            kidx++;
-                        }
-                fixed (int* ro = rowOffset, cof = colOffset, chp = channel, oyp = offY, oxp = offX)
-                    Gemm.Run(this, ci, n * ga * gb, depth,
-                        PackedWeight(weight, $"transposed {g} phase {ry},{rx}", ci, depth, new WeightA(P(weight), ro, cof, ci, g.Gain)),
-                        new GatherB(P(dy), co, oh, ow, 1, chp, oyp, oxp, ga, gb, P(dyScale)),
-                        new ConvStore(P(dx), ci, h, w, s, ry, rx, ga, gb, P(dxScale)));
-            }
+                phases.Add((ry, rx, Gemm.CeilDiv(h - ry, s), Gemm.CeilDiv(w - rx, s), PhaseTaps(ry, g.Padding, k, s), PhaseTaps(rx, g.Padding, k, s)));
+        using var shifted = new ShiftedInput(this, dy, dyScale,
+            phases.Min(p => p.TapsY.Select(t => t.Offset).DefaultIfEmpty().Min()), phases.Max(p => p.TapsY.Select(t => t.Offset).DefaultIfEmpty().Max()),
+            phases.Min(p => p.TapsX.Select(t => t.Offset).DefaultIfEmpty().Min()), phases.Max(p => p.TapsX.Select(t => t.Offset).DefaultIfEmpty().Max()),
+            phases.Max(p => p.Ga), phases.Max(p => p.Gb));
+        foreach (var (ry, rx, ga, gb, tapsY, tapsX) in phases)
+        {
+            // A phase no tap reaches (k < stride) is zero: a GEMM of depth 0 stores zeros.
+            int depth = co * tapsY.Count * tapsX.Count;
+            var colOffset = Pinned(depth);
+            var offset = Pinned(depth);
+            int kidx = 0;
+            for (int o = 0; o < co; o++)
+                foreach (var (ky, dyOff) in tapsY)
+                    foreach (var (kx, dxOff) in tapsX)
+                    {
+                        colOffset[kidx] = (g.WeightTransposed ? o * kk : o * ci * kk) + ky * k + kx;
+                        offset[kidx++] = shifted.Offset(o, dyOff, dxOff);
+                    }
+            fixed (int* ro = rowOffset, cof = colOffset, op = offset)
+                Gemm.Run(this, ci, n * ga * shifted.Pitch, depth,
+                    PackedWeight(weight, $"transposed {g} phase {ry},{rx}", ci, depth, new WeightA(P(weight), ro, cof, ci, g.Gain)),
+                    new ShiftedB(shifted.Pointer, shifted.SamplePitch, ga * shifted.Pitch, op),
+                    new ConvStore(P(dx), ci, h, w, s, ry, rx, ga, shifted.Pitch, P(dxScale), storedB: gb));
+        }
     }
 
     /// <summary>The taps ky that reach output rows ≡ r (mod stride), each with its input offset (r + P − ky)/stride.</summary>
