@@ -1,0 +1,115 @@
+using GrpcExplain.Protos.V1;
+using GrpcExplain.StyleGan;
+using ProtoNoiseMode = GrpcExplain.Protos.V1.NoiseMode;
+
+namespace GrpcExplain.Generator;
+
+/// <summary>A checked batch: values in C order, <see cref="Batch"/> rows of <see cref="RowLength"/>.</summary>
+internal sealed record BatchTensor(long[] Shape, float[] Values, string Kind)
+{
+    public int Batch => (int)Shape[0];
+    public int RowLength => Values.Length / Batch;
+    public float[] Rows(int start, int count) => Values.AsSpan(start * RowLength, count * RowLength).ToArray();
+}
+
+/// <summary>
+/// Checks a request against the generator before any work: shapes against z_dim, c_dim, w_dim,
+/// num_ws and the image size, batches against the service's limits, values finite, enums known.
+/// Every problem found is reported at once (INVALID_ARGUMENT, <see cref="RequestErrors"/>).
+/// </summary>
+internal sealed class LatentChecks(GeneratorConfig config, GeneratorServiceOptions options, string request)
+{
+    private readonly RequestErrors _errors = new(request);
+
+    public GeneratorConfig Config => config;
+
+    public (BatchTensor Z, BatchTensor? C, float Psi, int? Cutoff) Mapping(MapLatentsRequest r)
+    {
+        var z = Batch(r.Z, "z", s => s.Length == 2 && s[1] == config.ZDim ? null : Expected(s, $"[N, z_dim] = [N, {config.ZDim}]"));
+        BatchTensor? c = null;
+        if (config.CDim == 0)
+        {
+            if (r.C is not null) _errors.Add("c", "this generator is unconditional (c_dim 0): leave c unset.");
+        }
+        else if (r.C is null)
+            _errors.Add("c", $"this generator is conditional (c_dim {config.CDim}): give c as [N, {config.CDim}], one-hot for a class.");
+        else
+            c = Batch(r.C, "c", s => s.Length == 2 && s[1] == config.CDim && (z is null || s[0] == z.Batch) ? null
+                : Expected(s, $"[N, c_dim] = [{(z is null ? "N" : z.Batch)}, {config.CDim}], one row per z"));
+        float psi = r.HasTruncationPsi ? r.TruncationPsi : 1f;
+        if (!float.IsFinite(psi)) _errors.Add("truncation_psi", $"must be finite, got {psi}.");
+        int? cutoff = r.HasTruncationCutoff ? r.TruncationCutoff : null;
+        if (cutoff is { } k && (k < 0 || k > config.NumWs)) _errors.Add("truncation_cutoff", $"must be from 0 to num_ws ({config.NumWs}), got {k}.");
+        _errors.ThrowIfAny();
+        return (z!, c, psi, cutoff);
+    }
+
+    public (BatchTensor Ws, StyleGan.NoiseMode Noise) Synthesis(SynthesizeRequest r)
+    {
+        var ws = Ws(r.Ws, "ws");
+        var noise = Noise(r.NoiseMode, "noise_mode");
+        if (!r.IncludeTensor && !r.IncludePng)
+            _errors.Add("include_tensor", "neither include_tensor nor include_png is set: ask for the images as a tensor, as PNGs or both.");
+        if (r.IncludePng && !PngImages.CanEncode(config.ImgChannels))
+            _errors.Add("include_png", $"this generator's images have {config.ImgChannels} channels and PNGs hold 1, 3 or 4: ask for include_tensor instead.");
+        if (ws is not null)
+        {
+            // Found before the work rather than after it: a response over the limit would fail only once sent.
+            long image = (long)config.ImgChannels * config.ImgResolution * config.ImgResolution;
+            long perSample = (r.IncludeTensor ? image * sizeof(float) : 0) + (r.IncludePng ? image + 1024 : 0);
+            if (perSample * ws.Batch > options.MaxMessageSizeBytes)
+                _errors.Add("ws.shape", $"{ws.Batch} images make a response of up to {perSample * ws.Batch / 1e6:F1} MB, more than the {options.MaxMessageSizeBytes / 1e6:F1} MB " +
+                    $"a message may hold: send at most {Math.Max(1, options.MaxMessageSizeBytes / perSample)} samples per request.");
+        }
+        _errors.ThrowIfAny();
+        return (ws!, noise);
+    }
+
+    public (BatchTensor Ws, BatchTensor ImageGradient, StyleGan.NoiseMode Noise) Gradient(LatentGradientRequest r)
+    {
+        var ws = Ws(r.Ws, "ws");
+        int c = config.ImgChannels, res = config.ImgResolution;
+        var imageGradient = Batch(r.ImageGradient, "image_gradient", s => s.Length == 4 && s[1] == c && s[2] == res && s[3] == res && (ws is null || s[0] == ws.Batch) ? null
+            : Expected(s, $"[N, image_channels, res, res] = [{(ws is null ? "N" : ws.Batch)}, {c}, {res}, {res}], one image per latent"));
+        var noise = Noise(r.NoiseMode, "noise_mode");
+        if (r.IncludeNoiseGradients && noise == StyleGan.NoiseMode.None)
+            _errors.Add("include_noise_gradients", "NOISE_MODE_NONE adds no noise, so there is no noise gradient: choose NOISE_MODE_CONST or NOISE_MODE_RANDOM, or leave it unset.");
+        _errors.ThrowIfAny();
+        return (ws!, imageGradient!, noise);
+    }
+
+    /// <summary>The conv layers that add noise, in synthesis order (the stored noise_const maps' layers).</summary>
+    public static IEnumerable<string> NoiseLayers(GeneratorConfig config) =>
+        config.ParameterShapes().Select(p => p.Name).Where(n => n.EndsWith(".noise_const", StringComparison.Ordinal)).Select(n => n[..^".noise_const".Length]);
+
+    private BatchTensor? Ws(Tensor? tensor, string field)
+    {
+        int wDim = config.WDim, numWs = config.NumWs;
+        var ws = Batch(tensor, field, s => (s.Length == 2 && s[1] == wDim) || (s.Length == 3 && s[1] == numWs && s[2] == wDim) ? null
+            : Expected(s, $"[N, w_dim] = [N, {wDim}] (w) or [N, num_ws, w_dim] = [N, {numWs}, {wDim}] (W+)"));
+        return ws is null ? null : ws with { Kind = $"{(ws.Shape.Length == 2 ? "w" : "W+")} {TensorCodec.ShapeText(ws.Shape)}" };
+    }
+
+    private BatchTensor? Batch(Tensor? tensor, string field, Func<long[], string?> checkShape)
+    {
+        var read = TensorCodec.Read(tensor, field, _errors, s => s.Length == 0 ? Expected(s, "a batch, [N, ...]")
+            : s[0] > options.MaxBatchSize ? $"{TensorCodec.ShapeText(s)} holds {s[0]} samples, more than the {options.MaxBatchSize} a request may carry (GetModelInfo max_batch_size): split the batch."
+            : checkShape(s));
+        return read is { } r ? new BatchTensor(r.Shape, r.Values, field) : null;
+    }
+
+    private StyleGan.NoiseMode Noise(ProtoNoiseMode mode, string field)
+    {
+        switch (mode)
+        {
+            case ProtoNoiseMode.Unspecified or ProtoNoiseMode.Const: return StyleGan.NoiseMode.Const;
+            case ProtoNoiseMode.Random: return StyleGan.NoiseMode.Random;
+            case ProtoNoiseMode.None: return StyleGan.NoiseMode.None;
+            default:
+                _errors.Add(field, $"{(int)mode} is not a NoiseMode: use NOISE_MODE_CONST, NOISE_MODE_RANDOM or NOISE_MODE_NONE.");
+                return StyleGan.NoiseMode.Const;
+        }
+    }
+
+    private static string Expected(long[] shape, string expected) => $"{TensorCodec.ShapeText(shape)} does not fit this generator: expected {expected}.";
+}

@@ -1,0 +1,92 @@
+using System.Diagnostics;
+using Grpc.Core;
+using GrpcExplain.Protos.V1;
+using GrpcExplain.StyleGan;
+using GrpcExplain.StyleGan.Tests.Generator;
+
+namespace GrpcExplain.Generator.Tests;
+
+/// <summary>
+/// A call that is cancelled, or whose deadline passes, stops computing at the next slice and frees
+/// the generator for the next call; a call waiting its turn gives up at its deadline.
+/// </summary>
+public class CancellationTests
+{
+    private const int Batch = 256;
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    /// <summary>Slow enough per sample (64x64, 16 channels) that a 256-sample batch takes far longer than a cancellation needs.</summary>
+    private static readonly GeneratorConfig Slow = new(ZDim: 8, CDim: 0, WDim: 8, ImgResolution: 64, ImgChannels: 1, MappingLayers: 1, ChannelBase: 1024, ChannelMax: 16);
+
+    private static Task<GeneratorServer> StartAsync() =>
+        GeneratorServer.StartAsync(TestGenerators.Factory(TinyGenerators.Weights(Slow)), o => (o.MaxBatchSize, o.ComputeBatchSize) = (Batch, 1));
+
+    private static SynthesizeRequest Big() => new() { Ws = TinyGenerators.Normal(new Random(1), Batch * 8).ToTensor(Batch, 8), IncludeTensor = true };
+
+    [Fact]
+    public async Task ACancelledSynthesizeStopsComputing()
+    {
+        await using var server = await StartAsync();
+        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        var call = server.Client.SynthesizeAsync(Big(), cancellationToken: cancel.Token);
+        await WaitUntil(() => server.Model.SamplesComputed > 0);
+        await cancel.CancelAsync();
+        var e = await Assert.ThrowsAsync<RpcException>(() => call.ResponseAsync);
+        Assert.Equal(StatusCode.Cancelled, e.StatusCode);
+
+        await WaitUntil(() => server.Log.Any(l => l.Contains("Synthesize stopped after", StringComparison.Ordinal)));
+        long stoppedAt = server.Model.SamplesComputed;
+        Assert.InRange(stoppedAt, 1, Batch - 1);
+        await Task.Delay(200, Ct);
+        Assert.Equal(stoppedAt, server.Model.SamplesComputed);
+        await AssertTheGeneratorIsFree(server);
+    }
+
+    [Fact]
+    public async Task ASynthesizePastItsDeadlineStopsComputing()
+    {
+        await using var server = await StartAsync();
+        var e = await Assert.ThrowsAsync<RpcException>(() => server.Client.SynthesizeAsync(Big(), deadline: DateTime.UtcNow.AddMilliseconds(300), cancellationToken: Ct).ResponseAsync);
+        Assert.Equal(StatusCode.DeadlineExceeded, e.StatusCode);
+        await WaitUntil(() => server.Log.Any(l => l.Contains("Synthesize stopped after", StringComparison.Ordinal)));
+        Assert.InRange(server.Model.SamplesComputed, 0, Batch - 1);
+        await AssertTheGeneratorIsFree(server);
+    }
+
+    [Fact]
+    public async Task ACallWaitingForTheGeneratorGivesUpAtItsDeadline()
+    {
+        await using var server = await StartAsync();
+        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        var busy = server.Client.SynthesizeAsync(Big(), cancellationToken: cancel.Token);
+        await WaitUntil(() => server.Model.SamplesComputed > 0);
+
+        var clock = Stopwatch.StartNew();
+        var e = await Assert.ThrowsAsync<RpcException>(() => server.Client.SynthesizeAsync(new SynthesizeRequest { Ws = new float[8].ToTensor(1, 8), IncludeTensor = true },
+            deadline: DateTime.UtcNow.AddMilliseconds(200), cancellationToken: Ct).ResponseAsync);
+        Assert.Equal(StatusCode.DeadlineExceeded, e.StatusCode);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2), $"the waiting call took {clock.Elapsed.TotalMilliseconds:F0} ms to give up.");
+        Assert.False(busy.ResponseAsync.IsCompleted);
+
+        await cancel.CancelAsync();
+        await Assert.ThrowsAsync<RpcException>(() => busy.ResponseAsync);
+        await AssertTheGeneratorIsFree(server);
+    }
+
+    private static async Task AssertTheGeneratorIsFree(GeneratorServer server)
+    {
+        var response = await server.Client.SynthesizeAsync(new SynthesizeRequest { Ws = new float[8].ToTensor(1, 8), IncludeTensor = true },
+            deadline: DateTime.UtcNow.AddSeconds(10), cancellationToken: Ct);
+        Assert.Equal([1L, 1, 64, 64], response.Images.Shape);
+    }
+
+    private static async Task WaitUntil(Func<bool> condition)
+    {
+        var clock = Stopwatch.StartNew();
+        while (!condition())
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), "timed out waiting");
+            await Task.Delay(5, Ct);
+        }
+    }
+}
