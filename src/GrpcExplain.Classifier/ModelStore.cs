@@ -53,8 +53,9 @@ internal sealed partial class ModelStore(IOptions<ClassifierServiceOptions> opti
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is not OperationCanceledException)
         {
+            // Also a missing native library: the host (maybe hosting other services too) stays up and says why.
             _failure = e.Message;
             LogFailed(logger, e.Message);
         }

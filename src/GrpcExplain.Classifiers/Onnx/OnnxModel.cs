@@ -54,68 +54,69 @@ public sealed partial class OnnxModel : IDisposable
     /// <summary>Loads a model; InvalidDataException when the file is not a model this service can run.</summary>
     public static OnnxModel Load(string path, OnnxOptions options, int maxBatchSize, ILogger logger)
     {
-        var sessionOptions = new SessionOptions { IntraOpNumThreads = options.IntraOpThreads };
+        var (session, provider) = CreateSession(path, options, logger);
         try
         {
-            string provider = AddProvider(sessionOptions, options, logger);
-            InferenceSession session;
-            try
-            {
-                session = new InferenceSession(path, sessionOptions);
-            }
-            catch (OnnxRuntimeException e)
-            {
-                throw new InvalidDataException($"{path}: ONNX Runtime cannot load the model: {e.Message}", e);
-            }
-            try
-            {
-                var inputs = Specs(path, "input", session.InputNames, session.InputMetadata);
-                var outputs = Specs(path, "output", session.OutputNames, session.OutputMetadata);
-                return new OnnxModel(session, provider, maxBatchSize, inputs, outputs);
-            }
-            catch
-            {
-                session.Dispose();
-                throw;
-            }
+            var inputs = Specs(path, "input", session.InputNames, session.InputMetadata);
+            var outputs = Specs(path, "output", session.OutputNames, session.OutputMetadata);
+            return new OnnxModel(session, provider, maxBatchSize, inputs, outputs);
         }
-        finally
+        catch
         {
-            sessionOptions.Dispose();
+            session.Dispose();
+            throw;
         }
     }
 
-    private static string AddProvider(SessionOptions sessionOptions, OnnxOptions options, ILogger logger)
+    private static (InferenceSession Session, string Provider) CreateSession(string path, OnnxOptions options, ILogger logger)
     {
-        if (options.ExecutionProvider == Onnx.ExecutionProvider.Cpu)
+        if (options.ExecutionProvider != Onnx.ExecutionProvider.Cpu && TryCuda(path, options, logger) is { } cuda)
         {
-            return "CPU";
+            return (cuda, "CUDA");
         }
-        bool built = OrtEnv.Instance().GetAvailableProviders().Contains("CUDAExecutionProvider");
-        if (built)
+        using var cpu = new SessionOptions { IntraOpNumThreads = options.IntraOpThreads };
+        try
         {
+            return (new InferenceSession(path, cpu), "CPU");
+        }
+        catch (OnnxRuntimeException e)
+        {
+            throw new InvalidDataException($"{path}: ONNX Runtime cannot load the model: {e.Message}", e);
+        }
+    }
+
+    /// <summary>
+    /// A session on CUDA, or null (logged) when this build lacks the provider or it does not start,
+    /// for instance without a device or without the CUDA libraries it loads; Cuda mode throws instead.
+    /// </summary>
+    private static InferenceSession? TryCuda(string path, OnnxOptions options, ILogger logger)
+    {
+        string reason;
+        if (!OrtEnv.Instance().GetAvailableProviders().Contains("CUDAExecutionProvider"))
+        {
+            reason = "this ONNX Runtime build has no CUDA execution provider (the Microsoft.ML.OnnxRuntime.Gpu packages have it)";
+        }
+        else
+        {
+            using var sessionOptions = new SessionOptions { IntraOpNumThreads = options.IntraOpThreads };
             try
             {
                 sessionOptions.AppendExecutionProvider_CUDA(options.CudaDeviceId);
+                var session = new InferenceSession(path, sessionOptions);
                 LogProvider(logger, "CUDA", options.CudaDeviceId);
-                return "CUDA";
+                return session;
             }
             catch (OnnxRuntimeException e)
             {
-                if (options.ExecutionProvider == Onnx.ExecutionProvider.Cuda)
-                {
-                    throw new InvalidOperationException($"The CUDA execution provider did not start on device {options.CudaDeviceId}: {e.Message}", e);
-                }
-                LogCudaFallback(logger, e.Message);
-                return "CPU";
+                reason = $"the CUDA execution provider did not start on device {options.CudaDeviceId}: {e.Message}";
             }
         }
         if (options.ExecutionProvider == Onnx.ExecutionProvider.Cuda)
         {
-            throw new InvalidOperationException("This ONNX Runtime build has no CUDA execution provider (the Microsoft.ML.OnnxRuntime.Gpu package has it).");
+            throw new InvalidOperationException($"{path}: {reason}.");
         }
-        LogCudaFallback(logger, "this ONNX Runtime build has no CUDA execution provider");
-        return "CPU";
+        LogCudaFallback(logger, reason);
+        return null;
     }
 
     private static List<TensorSpec> Specs(string path, string kind, IReadOnlyList<string> names, IReadOnlyDictionary<string, NodeMetadata> metadata)
