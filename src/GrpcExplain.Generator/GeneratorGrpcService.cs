@@ -70,7 +70,7 @@ internal sealed partial class GeneratorGrpcService(GeneratorModel model, IOption
         if (request.IncludeTensor) response.Images = TensorCodec.ToProto(images, n, channels, res, res);
         for (int i = 0; request.IncludePng && i < n; i++)
         {
-            context.CancellationToken.ThrowIfCancellationRequested();
+            if (context.CancellationToken.IsCancellationRequested) throw GeneratorModel.Cancelled("Synthesize was cancelled (or its deadline passed) while its PNGs were encoded.");
             response.PngImages.Add(Google.Protobuf.ByteString.CopyFrom(PngImages.Encode(images.AsSpan(i * imageLength, imageLength), channels, res, res)));
         }
         LogSynthesized(log, ws.Kind, noise, request.IncludeTensor, request.IncludePng, clock.ElapsedMilliseconds);

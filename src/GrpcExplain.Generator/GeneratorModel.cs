@@ -50,7 +50,14 @@ public sealed partial class GeneratorModel(IOptions<GeneratorServiceOptions> opt
     {
         ArgumentNullException.ThrowIfNull(work);
         var generator = Require();
-        await _gate.WaitAsync(cancellation).ConfigureAwait(false);
+        try
+        {
+            await _gate.WaitAsync(cancellation).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
+        {
+            throw Cancelled($"{rpc} was cancelled (or its deadline passed) while it waited for the generator.");
+        }
         var slices = new Slices(this, rpc, cancellation);
         try
         {
@@ -59,13 +66,19 @@ public sealed partial class GeneratorModel(IOptions<GeneratorServiceOptions> opt
         catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
         {
             LogStopped(log, rpc, slices.Done, slices.Total);
-            throw new RpcException(new Status(StatusCode.Cancelled, $"{rpc} was cancelled (or its deadline passed) after {slices.Done} of {slices.Total} samples."));
+            throw Cancelled($"{rpc} was cancelled (or its deadline passed) after {slices.Done} of {slices.Total} samples.");
         }
         finally
         {
             _gate.Release();
         }
     }
+
+    /// <summary>
+    /// What a call that stopped early answers, saying where it stopped (a client that has gone sees
+    /// nothing; one whose deadline passed has seen DEADLINE_EXCEEDED already).
+    /// </summary>
+    public static RpcException Cancelled(string message) => new(new Status(StatusCode.Cancelled, message));
 
     /// <summary>The generator, or UNAVAILABLE while it loads, FAILED_PRECONDITION when it could not be loaded.</summary>
     public StyleGan.Generator Require() =>
