@@ -27,7 +27,7 @@ public sealed unsafe partial class CpuBackend
         fixed (int* ro = rowOffset, cof = colOffset)
         {
             var a = PackedWeight(weight, $"forward {g}", co, ci * kk, new WeightA(P(weight), ro, cof, co, g.Gain));
-            if (g.Stride == 1)
+            if (g.Stride == 1 && JunkIsCheap((long)n * oh * ShiftedInput.Extent(w, -g.Padding, k - 1 - g.Padding, ow), (long)n * oh * ow))
             {
                 using var shifted = new ShiftedInput(this, x, inScale, -g.Padding, k - 1 - g.Padding, -g.Padding, k - 1 - g.Padding, oh, ow);
                 var offset = Pinned(ci * kk);
@@ -47,8 +47,9 @@ public sealed unsafe partial class CpuBackend
 
     /// <summary>
     /// The transposed convolution, split into stride² phases (output parities): each phase is a dense
-    /// convolution over only the taps that reach it, so no multiply is spent on inserted zeros. Every
-    /// phase reads dy at constant offsets per tap, from one <see cref="ShiftedInput"/>.
+    /// convolution over only the taps that reach it, so no multiply is spent on inserted zeros. Where
+    /// the junk columns are cheap, every phase reads dy at constant offsets per tap from one
+    /// <see cref="ShiftedInput"/>; otherwise each gathers its im2col.
     /// </summary>
     internal override void ConvBackwardDataCore(Tensor dy, Tensor weight, Tensor dx, ConvGeometry g, Tensor? dyScale, Tensor? dxScale)
     {
@@ -66,31 +67,54 @@ public sealed unsafe partial class CpuBackend
         for (int ry = 0; ry < Math.Min(s, h); ry++)
             for (int rx = 0; rx < Math.Min(s, w); rx++)
                 phases.Add((ry, rx, Gemm.CeilDiv(h - ry, s), Gemm.CeilDiv(w - rx, s), PhaseTaps(ry, g.Padding, k, s), PhaseTaps(rx, g.Padding, k, s)));
-        using var shifted = new ShiftedInput(this, dy, dyScale,
-            phases.Min(p => p.TapsY.Select(t => t.Offset).DefaultIfEmpty().Min()), phases.Max(p => p.TapsY.Select(t => t.Offset).DefaultIfEmpty().Max()),
-            phases.Min(p => p.TapsX.Select(t => t.Offset).DefaultIfEmpty().Min()), phases.Max(p => p.TapsX.Select(t => t.Offset).DefaultIfEmpty().Max()),
-            phases.Max(p => p.Ga), phases.Max(p => p.Gb));
+        var (_, _, oh, ow) = dy.Shape.Nchw;
+        int minY = phases.Min(p => p.TapsY.Select(t => t.Offset).DefaultIfEmpty().Min()), maxY = phases.Max(p => p.TapsY.Select(t => t.Offset).DefaultIfEmpty().Max());
+        int minX = phases.Min(p => p.TapsX.Select(t => t.Offset).DefaultIfEmpty().Min()), maxX = phases.Max(p => p.TapsX.Select(t => t.Offset).DefaultIfEmpty().Max());
+        int maxGa = phases.Max(p => p.Ga), maxGb = phases.Max(p => p.Gb), pitch = ShiftedInput.Extent(ow, minX, maxX, maxGb);
+        using var shifted = JunkIsCheap(phases.Sum(p => (long)n * p.Ga * pitch), phases.Sum(p => (long)n * p.Ga * p.Gb))
+            ? new ShiftedInput(this, dy, dyScale, minY, maxY, minX, maxX, maxGa, maxGb)
+            : null;
         foreach (var (ry, rx, ga, gb, tapsY, tapsX) in phases)
         {
             // A phase no tap reaches (k < stride) is zero: a GEMM of depth 0 stores zeros.
             int depth = co * tapsY.Count * tapsX.Count;
             var colOffset = Pinned(depth);
-            var offset = Pinned(depth);
+            int[] channel = Pinned(depth), offY = Pinned(depth), offX = Pinned(depth);
             int kidx = 0;
             for (int o = 0; o < co; o++)
                 foreach (var (ky, dyOff) in tapsY)
                     foreach (var (kx, dxOff) in tapsX)
                     {
                         colOffset[kidx] = (g.WeightTransposed ? o * kk : o * ci * kk) + ky * k + kx;
-                        offset[kidx++] = shifted.Offset(o, dyOff, dxOff);
+                        (channel[kidx], offY[kidx], offX[kidx]) = (o, dyOff, dxOff);
+                        kidx++;
                     }
-            fixed (int* ro = rowOffset, cof = colOffset, op = offset)
-                Gemm.Run(this, ci, n * ga * shifted.Pitch, depth,
-                    PackedWeight(weight, $"transposed {g} phase {ry},{rx}", ci, depth, new WeightA(P(weight), ro, cof, ci, g.Gain)),
-                    new ShiftedB(shifted.Pointer, shifted.SamplePitch, ga * shifted.Pitch, op),
-                    new ConvStore(P(dx), ci, h, w, s, ry, rx, ga, shifted.Pitch, P(dxScale), storedB: gb));
+            fixed (int* ro = rowOffset, cof = colOffset, chp = channel, oyp = offY, oxp = offX)
+            {
+                var a = PackedWeight(weight, $"transposed {g} phase {ry},{rx}", ci, depth, new WeightA(P(weight), ro, cof, ci, g.Gain));
+                if (shifted is null)
+                {
+                    Gemm.Run(this, ci, n * ga * gb, depth, a,
+                        new GatherB(P(dy), co, oh, ow, 1, chp, oyp, oxp, ga, gb, P(dyScale)),
+                        new ConvStore(P(dx), ci, h, w, s, ry, rx, ga, gb, P(dxScale), storedB: gb));
+                    continue;
+                }
+                var offset = Pinned(depth);
+                for (int i = 0; i < depth; i++) offset[i] = shifted.Offset(channel[i], offY[i], offX[i]);
+                fixed (int* op = offset)
+                    Gemm.Run(this, ci, n * ga * shifted.Pitch, depth, a,
+                        new ShiftedB(shifted.Pointer, shifted.SamplePitch, ga * shifted.Pitch, op),
+                        new ConvStore(P(dx), ci, h, w, s, ry, rx, ga, shifted.Pitch, P(dxScale), storedB: gb));
+            }
         }
     }
+
+    /// <summary>
+    /// Whether reading a <see cref="ShiftedInput"/> pays: its junk columns are extra GEMM columns, which on
+    /// small maps (an 8x8 map's rows grow from 8 to 10) cost more than the gather they save.
+    /// </summary>
+    private static bool JunkIsCheap(long columnsWithJunk, long columns) =>
+        Gemm.RoundUp((int)Math.Min(columnsWithJunk, int.MaxValue / 2), Gemm.NR) * 16L <= Gemm.RoundUp((int)Math.Min(columns, int.MaxValue / 2), Gemm.NR) * 17L;
 
     /// <summary>The taps ky that reach output rows ≡ r (mod stride), each with its input offset (r + P − ky)/stride.</summary>
     private static List<(int Tap, int Offset)> PhaseTaps(int r, int padding, int kernel, int stride)

@@ -24,8 +24,8 @@ internal sealed unsafe class ShiftedInput : IDisposable
         var (n, c, h, w) = src.Shape.Nchw;
         _padTop = Math.Max(0, -minOffY);
         _padLeft = Math.Max(0, -minOffX);
-        Height = h + _padTop + Math.Max(0, ga - 1 + maxOffY - (h - 1));
-        Pitch = w + _padLeft + Math.Max(0, gb - 1 + maxOffX - (w - 1));
+        Height = Extent(h, minOffY, maxOffY, ga);
+        Pitch = Extent(w, minOffX, maxOffX, gb);
         SamplePitch = c * Height * Pitch;
         // Junk columns of the last rows read up to a pitch past the last plane.
         _data = cpu.Rent(n * SamplePitch + Pitch + Gemm.NR);
@@ -44,6 +44,10 @@ internal sealed unsafe class ShiftedInput : IDisposable
             }
         }, (long)h * w);
     }
+
+    /// <summary>Padded length of an axis of <paramref name="size"/> read at i + offset for i &lt; count and offsets in [minOff, maxOff].</summary>
+    public static int Extent(int size, int minOff, int maxOff, int count) =>
+        size + Math.Max(0, -minOff) + Math.Max(0, count - 1 + maxOff - (size - 1));
 
     public int Height { get; }
 
