@@ -114,6 +114,25 @@ public class GeneratorServiceTests(Grey32Server grey32) : IClassFixture<Grey32Se
     }
 
     [Fact]
+    public async Task AConditionalGeneratorMapsWithItsClassesAndGivesRgbPngs()
+    {
+        var weights = TinyGenerators.Weights(TinyGenerators.Rgb16Conditional);
+        await using var server = await GeneratorServer.StartAsync(TestGenerators.Factory(weights));
+        var z = TinyGenerators.Normal(new Random(4), 3 * 4);
+        float[] c = [1, 0, 0, 1, 1, 0];
+        var mapped = await server.Client.MapLatentsAsync(new MapLatentsRequest { Z = z.ToTensor(3, 4), C = c.ToTensor(3, 2), TruncationPsi = 0.6f, TruncationCutoff = 2 }, cancellationToken: Ct);
+        var images = await server.Client.SynthesizeAsync(new SynthesizeRequest { Ws = mapped.Ws, IncludeTensor = true, IncludePng = true }, cancellationToken: Ct);
+
+        using var generator = TestGenerators.Create(weights);
+        var ws = generator.Map(z, 3, c, 0.6f, 2);
+        Assert.Equal(ws, mapped.Ws.Values());
+        Assert.Equal(generator.Synthesize(ws, 3), images.Images.Values());
+        generator.Backend.Dispose();
+        using var png = SixLabors.ImageSharp.Image.Load<Rgb24>(images.PngImages[2].Span);
+        Assert.Equal((16, 16), (png.Width, png.Height));
+    }
+
+    [Fact]
     public async Task LatentGradientEqualsTheGeneratorInProcess()
     {
         var ws = Case("inputs.wplus");
