@@ -10,47 +10,11 @@ public sealed unsafe partial class CpuBackend
             PointwiseSum(x, weight, y, g, inScale, outScale, sumOverWeightRows: false);
             return;
         }
-        var (n, ci, h, w) = x.Shape.Nchw;
-        var (_, co, oh, ow) = y.Shape.Nchw;
-        int k = weight.Shape[2], kk = k * k;
-        var rowOffset = Pinned(co);
-        var colOffset = Pinned(ci * kk);
-        int[] channel = Pinned(ci * kk), offY = Pinned(ci * kk), offX = Pinned(ci * kk);
-        for (int o = 0; o < co; o++) rowOffset[o] = g.WeightTransposed ? o * kk : o * ci * kk;
-        for (int i = 0; i < ci; i++)
-            for (int t = 0; t < kk; t++)
-            {
-                int kidx = i * kk + t;
-                colOffset[kidx] = (g.WeightTransposed ? i * co * kk : i * kk) + t;
-                (channel[kidx], offY[kidx], offX[kidx]) = (i, t / k - g.Padding, t % k - g.Padding);
-            }
-        fixed (int* ro = rowOffset, cof = colOffset)
-        {
-            var a = PackedWeight(weight, $"forward {g}", co, ci * kk, new WeightA(P(weight), ro, cof, co, g.Gain));
-            if (g.Stride == 1 && JunkIsCheap((long)n * oh * ShiftedInput.Extent(w, -g.Padding, k - 1 - g.Padding, ow), (long)n * oh * ow))
-            {
-                using var shifted = new ShiftedInput(this, x, inScale, -g.Padding, k - 1 - g.Padding, -g.Padding, k - 1 - g.Padding, oh, ow);
-                var offset = Pinned(ci * kk);
-                for (int kidx = 0; kidx < ci * kk; kidx++) offset[kidx] = shifted.Offset(channel[kidx], offY[kidx], offX[kidx]);
-                fixed (int* op = offset)
-                    Gemm.Run(this, co, n * oh * shifted.Pitch, ci * kk, a,
-                        new ShiftedB(shifted.Pointer, shifted.SamplePitch, oh * shifted.Pitch, op),
-                        new ConvStore(P(y), co, oh, ow, 1, 0, 0, oh, shifted.Pitch, P(outScale), storedB: ow));
-                return;
-            }
-            fixed (int* chp = channel, oyp = offY, oxp = offX)
-                Gemm.Run(this, co, n * oh * ow, ci * kk, a,
-                    new GatherB(P(x), ci, h, w, g.Stride, chp, oyp, oxp, oh, ow, P(inScale)),
-                    new ConvStore(P(y), co, oh, ow, 1, 0, 0, oh, ow, P(outScale), storedB: ow));
-        }
+        var plan = Plan("forward", g, x.Shape, weight.Shape, y.Shape, ConvPlan.Forward);
+        RunPasses(plan, x, weight, y, inScale, outScale, stride: g.Stride, placement: 1, g.Gain);
     }
 
-    /// <summary>
-    /// The transposed convolution, split into stride² phases (output parities): each phase is a dense
-    /// convolution over only the taps that reach it, so no multiply is spent on inserted zeros. Where
-    /// the junk columns are cheap, every phase reads dy at constant offsets per tap from one
-    /// <see cref="ShiftedInput"/>; otherwise each gathers its im2col.
-    /// </summary>
+    /// <summary>The transposed convolution, phase by phase (see <see cref="ConvPlan.Transposed"/>).</summary>
     internal override void ConvBackwardDataCore(Tensor dy, Tensor weight, Tensor dx, ConvGeometry g, Tensor? dyScale, Tensor? dxScale)
     {
         if (IsNarrowPointwise(weight, g))
@@ -58,71 +22,49 @@ public sealed unsafe partial class CpuBackend
             PointwiseSum(dy, weight, dx, g, dyScale, dxScale, sumOverWeightRows: true);
             return;
         }
-        var (n, ci, h, w) = dx.Shape.Nchw;
-        var (_, co, _, _) = dy.Shape.Nchw;
-        int k = weight.Shape[2], kk = k * k, s = g.Stride;
-        var rowOffset = Pinned(ci);
-        for (int i = 0; i < ci; i++) rowOffset[i] = g.WeightTransposed ? i * co * kk : i * kk;
-        var phases = new List<(int Ry, int Rx, int Ga, int Gb, List<(int Tap, int Offset)> TapsY, List<(int Tap, int Offset)> TapsX)>();
-        for (int ry = 0; ry < Math.Min(s, h); ry++)
-            for (int rx = 0; rx < Math.Min(s, w); rx++)
-                phases.Add((ry, rx, Gemm.CeilDiv(h - ry, s), Gemm.CeilDiv(w - rx, s), PhaseTaps(ry, g.Padding, k, s), PhaseTaps(rx, g.Padding, k, s)));
-        var (_, _, oh, ow) = dy.Shape.Nchw;
-        int minY = phases.Min(p => p.TapsY.Select(t => t.Offset).DefaultIfEmpty().Min()), maxY = phases.Max(p => p.TapsY.Select(t => t.Offset).DefaultIfEmpty().Max());
-        int minX = phases.Min(p => p.TapsX.Select(t => t.Offset).DefaultIfEmpty().Min()), maxX = phases.Max(p => p.TapsX.Select(t => t.Offset).DefaultIfEmpty().Max());
-        int maxGa = phases.Max(p => p.Ga), maxGb = phases.Max(p => p.Gb), pitch = ShiftedInput.Extent(ow, minX, maxX, maxGb);
-        using var shifted = JunkIsCheap(phases.Sum(p => (long)n * p.Ga * pitch), phases.Sum(p => (long)n * p.Ga * p.Gb))
-            ? new ShiftedInput(this, dy, dyScale, minY, maxY, minX, maxX, maxGa, maxGb)
-            : null;
-        foreach (var (ry, rx, ga, gb, tapsY, tapsX) in phases)
-        {
-            // A phase no tap reaches (k < stride) is zero: a GEMM of depth 0 stores zeros.
-            int depth = co * tapsY.Count * tapsX.Count;
-            var colOffset = Pinned(depth);
-            int[] channel = Pinned(depth), offY = Pinned(depth), offX = Pinned(depth);
-            int kidx = 0;
-            for (int o = 0; o < co; o++)
-                foreach (var (ky, dyOff) in tapsY)
-                    foreach (var (kx, dxOff) in tapsX)
-                    {
-                        colOffset[kidx] = (g.WeightTransposed ? o * kk : o * ci * kk) + ky * k + kx;
-                        (channel[kidx], offY[kidx], offX[kidx]) = (o, dyOff, dxOff);
-                        kidx++;
-                    }
-            fixed (int* ro = rowOffset, cof = colOffset, chp = channel, oyp = offY, oxp = offX)
-            {
-                var a = PackedWeight(weight, $"transposed {g} phase {ry},{rx}", ci, depth, new WeightA(P(weight), ro, cof, ci, g.Gain));
-                if (shifted is null)
-                {
-                    Gemm.Run(this, ci, n * ga * gb, depth, a,
-                        new GatherB(P(dy), co, oh, ow, 1, chp, oyp, oxp, ga, gb, P(dyScale)),
-                        new ConvStore(P(dx), ci, h, w, s, ry, rx, ga, gb, P(dxScale), storedB: gb));
-                    continue;
-                }
-                var offset = Pinned(depth);
-                for (int i = 0; i < depth; i++) offset[i] = shifted.Offset(channel[i], offY[i], offX[i]);
-                fixed (int* op = offset)
-                    Gemm.Run(this, ci, n * ga * shifted.Pitch, depth, a,
-                        new ShiftedB(shifted.Pointer, shifted.SamplePitch, ga * shifted.Pitch, op),
-                        new ConvStore(P(dx), ci, h, w, s, ry, rx, ga, shifted.Pitch, P(dxScale), storedB: gb));
-            }
-        }
+        var plan = Plan("transposed", g, dy.Shape, weight.Shape, dx.Shape, ConvPlan.Transposed);
+        RunPasses(plan, dy, weight, dx, dyScale, dxScale, stride: 1, placement: g.Stride, g.Gain);
     }
 
     /// <summary>
-    /// Whether reading a <see cref="ShiftedInput"/> pays: its junk columns are extra GEMM columns, which on
-    /// small maps (an 8x8 map's rows grow from 8 to 10) cost more than the gather they save.
+    /// Each pass of the plan as a GEMM: rows = output channels, depth = (channel, tap), columns = the
+    /// pass's output grid (n, a, b), read from the shifted input when the plan has one (at its row pitch,
+    /// junk columns not stored) or gathered at <paramref name="stride"/>, placed at (placement·a + ry, placement·b + rx).
     /// </summary>
-    private static bool JunkIsCheap(long columnsWithJunk, long columns) =>
-        Gemm.RoundUp((int)Math.Min(columnsWithJunk, int.MaxValue / 2), Gemm.NR) * 16L <= Gemm.RoundUp((int)Math.Min(columns, int.MaxValue / 2), Gemm.NR) * 17L;
-
-    /// <summary>The taps ky that reach output rows ≡ r (mod stride), each with its input offset (r + P − ky)/stride.</summary>
-    private static List<(int Tap, int Offset)> PhaseTaps(int r, int padding, int kernel, int stride)
+    private void RunPasses(ConvPlan plan, Tensor src, Tensor weight, Tensor dst, Tensor? inScale, Tensor? outScale, int stride, int placement, float gain)
     {
-        var taps = new List<(int, int)>();
-        for (int t = 0; t < kernel; t++)
-            if (((r + padding - t) % stride + stride) % stride == 0) taps.Add((t, (r + padding - t) / stride));
-        return taps;
+        var (n, ci, h, w) = src.Shape.Nchw;
+        var (_, co, oh, ow) = dst.Shape.Nchw;
+        using var shifted = plan.Shifted is null ? null : new ShiftedInput(this, src, inScale, plan.Shifted);
+        fixed (int* ro = plan.RowOffset)
+            foreach (var pass in plan.Passes)
+                fixed (int* cof = pass.ColOffset, chp = pass.Channel, oyp = pass.OffY, oxp = pass.OffX, sp = pass.Shifted)
+                {
+                    // A phase no tap reaches (k < stride) is zero: a GEMM of depth 0 stores zeros.
+                    var a = PackedWeight(weight, pass.WeightUse, co, pass.Depth, new WeightA(P(weight), ro, cof, co, gain));
+                    if (shifted is null)
+                        Gemm.Run(this, co, n * pass.Ga * pass.Gb, pass.Depth, a,
+                            new GatherB(P(src), ci, h, w, stride, chp, oyp, oxp, pass.Ga, pass.Gb, P(inScale)),
+                            new ConvStore(P(dst), co, oh, ow, placement, pass.Ry, pass.Rx, pass.Ga, pass.Gb, P(outScale), storedB: pass.Gb));
+                    else
+                        Gemm.Run(this, co, n * pass.Ga * plan.Shifted!.Pitch, pass.Depth, a,
+                            new ShiftedB(shifted.Pointer, plan.Shifted.SamplePitch, pass.Ga * plan.Shifted.Pitch, sp),
+                            new ConvStore(P(dst), co, oh, ow, placement, pass.Ry, pass.Rx, pass.Ga, plan.Shifted.Pitch, P(outScale), storedB: pass.Gb));
+                }
+    }
+
+    private readonly Dictionary<(string, ConvGeometry, Shape, Shape, Shape), ConvPlan> _plans = [];
+
+    private ConvPlan Plan(string kind, ConvGeometry g, Shape src, Shape weight, Shape dst, Func<ConvGeometry, Shape, Shape, Shape, ConvPlan> make)
+    {
+        // Per sample: the tables do not depend on the batch size, so one plan serves every batch.
+        static Shape One(Shape s) => new(1, s[1], s[2], s[3]);
+        var key = (kind, g, One(src), weight, One(dst));
+        lock (_plans)
+            if (_plans.TryGetValue(key, out var plan)) return plan;
+        var made = make(g, key.Item3, weight, key.Item5);
+        lock (_plans) _plans[key] = made;
+        return made;
     }
 
     internal override void ConvBackwardWeightCore(Tensor x, Tensor dy, Tensor dWeight, ConvGeometry g, Tensor? xScale, Tensor? dyScale)
@@ -141,5 +83,5 @@ public sealed unsafe partial class CpuBackend
             new WeightStore(P(dWeight), co, ci, k * k, g.WeightTransposed, g.Gain));
     }
 
-    private static int[] Pinned(int length) => GC.AllocateArray<int>(Math.Max(length, 1), pinned: true);
+    internal static int[] Pinned(int length) => GC.AllocateArray<int>(Math.Max(length, 1), pinned: true);
 }

@@ -15,23 +15,15 @@ internal sealed unsafe class ShiftedInput : IDisposable
 {
     private readonly CpuBackend _cpu;
     private readonly float[] _data;
-    private readonly int _padTop, _padLeft;
 
-    /// <summary>Pads src [n, c, h, w] so that rows a + oy and columns b + ox are inside for a &lt; ga, b &lt; gb and every tap offset.</summary>
-    public ShiftedInput(CpuBackend cpu, Tensor src, Tensor? scale, int minOffY, int maxOffY, int minOffX, int maxOffX, int ga, int gb)
+    public ShiftedInput(CpuBackend cpu, Tensor src, Tensor? scale, ShiftedLayout layout)
     {
         _cpu = cpu;
         var (n, c, h, w) = src.Shape.Nchw;
-        _padTop = Math.Max(0, -minOffY);
-        _padLeft = Math.Max(0, -minOffX);
-        Height = Extent(h, minOffY, maxOffY, ga);
-        Pitch = Extent(w, minOffX, maxOffX, gb);
-        SamplePitch = c * Height * Pitch;
         // Junk columns of the last rows read up to a pitch past the last plane.
-        _data = cpu.Rent(n * SamplePitch + Pitch + Gemm.NR);
+        _data = cpu.Rent(n * layout.SamplePitch + layout.Pitch + Gemm.NR);
         float[] x = CpuBackend.D(src);
         float[]? s = CpuBackend.DOrNull(scale);
-        int height = Height, pitch = Pitch, top = _padTop, left = _padLeft;
         var data = _data;
         cpu.For(n * c, plane =>
         {
@@ -39,28 +31,34 @@ internal sealed unsafe class ShiftedInput : IDisposable
             for (int r = 0; r < h; r++)
             {
                 var from = x.AsSpan((plane * h + r) * w, w);
-                var to = data.AsSpan((plane * height + top + r) * pitch + left, w);
+                var to = data.AsSpan((plane * layout.Height + layout.PadTop + r) * layout.Pitch + layout.PadLeft, w);
                 for (int i = 0; i < w; i++) to[i] = from[i] * sc;
             }
         }, (long)h * w);
     }
 
-    /// <summary>Padded length of an axis of <paramref name="size"/> read at i + offset for i &lt; count and offsets in [minOff, maxOff].</summary>
-    public static int Extent(int size, int minOff, int maxOff, int count) =>
-        size + Math.Max(0, -minOff) + Math.Max(0, count - 1 + maxOff - (size - 1));
-
-    public int Height { get; }
-
-    /// <summary>Row pitch of the padded planes: the output grid's row length, junk columns included.</summary>
-    public int Pitch { get; }
-
-    public int SamplePitch { get; }
-
     public float* Pointer => (float*)Unsafe.AsPointer(ref _data[0]);
 
-    public int Offset(int channel, int offY, int offX) => (channel * Height + offY + _padTop) * Pitch + offX + _padLeft;
-
     public void Dispose() => _cpu.Return(_data);
+}
+
+/// <summary>
+/// Where a <see cref="ShiftedInput"/> keeps an input of <paramref name="Channels"/> planes of H x W: zero
+/// borders wide enough that rows a + offY and columns b + offX are inside for a &lt; ga, b &lt; gb and
+/// every offset in [min, max].
+/// </summary>
+internal sealed record ShiftedLayout(int Channels, int H, int W, int MinOffY, int MaxOffY, int MinOffX, int MaxOffX, int Ga, int Gb)
+{
+    public int PadTop => Math.Max(0, -MinOffY);
+    public int PadLeft => Math.Max(0, -MinOffX);
+    public int Height => H + PadTop + Math.Max(0, Ga - 1 + MaxOffY - (H - 1));
+
+    /// <summary>Row pitch of the padded planes: the output grid's row length, junk columns included.</summary>
+    public int Pitch => W + PadLeft + Math.Max(0, Gb - 1 + MaxOffX - (W - 1));
+
+    public int SamplePitch => Channels * Height * Pitch;
+
+    public int Offset(int channel, int offY, int offX) => (channel * Height + offY + PadTop) * Pitch + offX + PadLeft;
 }
 
 /// <summary>
