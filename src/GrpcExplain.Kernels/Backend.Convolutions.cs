@@ -30,7 +30,7 @@ public abstract partial class Backend
     /// stride-2 transposed convolution (the backward-data primitive of a stride-2 convolution whose
     /// weight is W transposed) followed by the FIR filter.
     /// </summary>
-    private void ModulatedConv2dForwardCore(Tensor x, Tensor weight, Tensor styles, Tensor y, ModulatedConv2dParams p)
+    private void ModulatedConv2dForwardCore(Tensor x, Tensor weight, Tensor styles, Tensor y, ModulatedConv2dParams p, ConvEpilogue? epilogue)
     {
         var (n, _, h, w) = x.Shape.Nchw;
         int outC = weight.Shape[0], k = weight.Shape[2];
@@ -38,12 +38,12 @@ public abstract partial class Backend
         if (d is not null) DemodulateCore(weight, styles, d);
         if (!p.Up)
         {
-            ConvForwardCore(x, weight, y, new ConvGeometry(1, k / 2), styles, d);
+            ConvForwardCore(x, weight, y, new ConvGeometry(1, k / 2), styles, d, epilogue);
             return;
         }
         using var t = AllocateCore(new Shape(n, outC, 2 * h + 1, 2 * w + 1));
         ConvBackwardDataCore(x, weight, t, UpGeometry, styles, d);
-        Upfirdn2dForwardCore(t, y, ModulatedConv2dParams.UpFilter);
+        Upfirdn2dForwardCore(t, y, ModulatedConv2dParams.UpFilter, epilogue);
     }
 
     private void ModulatedConv2dBackwardCore(Tensor x, Tensor weight, Tensor styles, Tensor y, Tensor dy,
@@ -82,6 +82,25 @@ public abstract partial class Backend
 
     /// <summary>y = conv(x·inScale, W)·outScale.</summary>
     internal abstract void ConvForwardCore(Tensor x, Tensor weight, Tensor y, ConvGeometry g, Tensor? inScale, Tensor? outScale);
+
+    /// <summary>y = bias_act(conv(x·inScale, W)·outScale); a backend that can fuses the epilogue into the store.</summary>
+    internal virtual void ConvForwardCore(Tensor x, Tensor weight, Tensor y, ConvGeometry g, Tensor? inScale, Tensor? outScale, ConvEpilogue? epilogue)
+    {
+        ConvForwardCore(x, weight, y, g, inScale, outScale);
+        ApplyEpilogue(y, epilogue);
+    }
+
+    /// <summary>y = bias_act(upfirdn2d(x)); a backend that can fuses the epilogue into the filter's pass.</summary>
+    internal virtual void Upfirdn2dForwardCore(Tensor x, Tensor y, Upfirdn2dParams p, ConvEpilogue? epilogue)
+    {
+        Upfirdn2dForwardCore(x, y, p);
+        ApplyEpilogue(y, epilogue);
+    }
+
+    private void ApplyEpilogue(Tensor y, ConvEpilogue? e)
+    {
+        if (e is not null) BiasActivateForwardCore(y, e.Bias, e.Noise, e.NoiseStrength, y, e.Params);
+    }
 
     /// <summary>dx = (convᵀ(dy·dyScale, W))·dxScale: the transposed convolution, onto dx's full shape.</summary>
     internal abstract void ConvBackwardDataCore(Tensor dy, Tensor weight, Tensor dx, ConvGeometry g, Tensor? dyScale, Tensor? dxScale);

@@ -106,11 +106,20 @@ public abstract partial class Backend : IDisposable
 
     // 3, 4. Modulated convolution ---------------------------------------------------------------
 
-    public void ModulatedConv2dForward(Tensor x, Tensor weight, Tensor styles, Tensor y, ModulatedConv2dParams p)
+    public void ModulatedConv2dForward(Tensor x, Tensor weight, Tensor styles, Tensor y, ModulatedConv2dParams p) =>
+        ModulatedConv2dForward(x, weight, styles, y, p, null);
+
+    /// <summary>The convolution followed by <paramref name="epilogue"/> (y = bias_act(conv)), fused where the backend can.</summary>
+    public void ModulatedConv2dForward(Tensor x, Tensor weight, Tensor styles, Tensor y, ModulatedConv2dParams p, ConvEpilogue? epilogue)
     {
         p.Validate(this, x, weight, styles, y);
         Check.NoAlias("ModulatedConv2d", [("y", y)], ("x", x), ("weight", weight), ("styles", styles));
-        ModulatedConv2dForwardCore(x, weight, styles, y, p);
+        if (epilogue is not null)
+        {
+            epilogue.Params.Validate(this, y, epilogue.Bias, epilogue.Noise, epilogue.NoiseStrength, y);
+            Check.NoAlias("ModulatedConv2d", [("y", y)], ("bias", epilogue.Bias), ("noise", epilogue.Noise), ("noise_strength", epilogue.NoiseStrength));
+        }
+        ModulatedConv2dForwardCore(x, weight, styles, y, p, epilogue);
         Wrote(y);
     }
 

@@ -2,6 +2,13 @@ using GrpcExplain.Kernels;
 
 namespace GrpcExplain.StyleGan;
 
+/// <summary>
+/// Where the conv layers' noise comes from: a <see cref="NoiseMode"/> (with the seeded generator that
+/// 'random' draws from), or the caller's maps by layer name, [1, 1, r, r] (shared by the batch) or
+/// [N, 1, r, r], already checked by <see cref="Generator"/>.
+/// </summary>
+internal readonly record struct NoiseInput(NoiseMode Mode, Random? Random = null, IReadOnlyDictionary<string, float[]>? Maps = null);
+
 internal sealed partial class SynthesisNetwork
 {
     private static readonly FullyConnectedParams Affine = new();
@@ -23,7 +30,7 @@ internal sealed partial class SynthesisNetwork
     /// Returns the image [N, img_channels, res, res]; with <paramref name="records"/> non-null, keeps
     /// every layer's activations there for <see cref="Backward"/>.
     /// </summary>
-    public Tensor Forward(IReadOnlyList<Tensor> ws, int n, NoiseMode noise, Random? noiseRandom, List<LayerRecord>? records, out Tensor input)
+    public Tensor Forward(IReadOnlyList<Tensor> ws, int n, NoiseInput noise, List<LayerRecord>? records, out Tensor input)
     {
         input = Constant(n);
         var x = input;
@@ -31,7 +38,7 @@ internal sealed partial class SynthesisNetwork
         bool imgIsRecorded = false; // the first ToRGB output is the image itself; a record may own it
         foreach (var layer in _layers)
         {
-            var record = LayerForward(layer, x, ws[layer.WIndex], n, noise, noiseRandom, records is not null);
+            var record = LayerForward(layer, x, ws[layer.WIndex], n, noise, records is not null);
             if (records is not null) records.Add(record);
             if (!layer.IsToRgb)
             {
@@ -64,29 +71,48 @@ internal sealed partial class SynthesisNetwork
         return imgIsRecorded ? CopyOf(img!) : img!;
     }
 
-    private LayerRecord LayerForward(Layer layer, Tensor x, Tensor w, int n, NoiseMode noise, Random? noiseRandom, bool keep)
+    private LayerRecord LayerForward(Layer layer, Tensor x, Tensor w, int n, NoiseInput noise, bool keep)
     {
         var styles = B.Allocate(n, layer.InChannels);
         B.FullyConnectedForward(w, layer.AffineWeight, layer.AffineBias, styles, Affine);
         var conv = layer.Conv;
         var pre = B.Allocate(conv.OutputShape(x.Shape, layer.Weight.Shape));
-        B.ModulatedConv2dForward(x, layer.Weight, styles, pre, conv);
-        Tensor? noiseMap = layer.IsToRgb ? null : noise switch
+        var noiseMap = NoiseMap(layer, n, noise);
+        var epilogue = new ConvEpilogue(layer.Bias, noiseMap, noiseMap is null ? null : layer.NoiseStrength, Epilogue(layer));
+        // Backward needs the convolution's output (demodulation's gradient) and the activation's, so a
+        // recorded pass keeps both; otherwise the epilogue is fused into the convolution's store.
+        var output = pre;
+        if (keep)
         {
-            NoiseMode.Const => layer.NoiseConst,
-            NoiseMode.Random => B.Upload(Gaussian(noiseRandom!, n * layer.Resolution * layer.Resolution), new Shape(n, 1, layer.Resolution, layer.Resolution)),
-            _ => null,
-        };
-        // Backward needs the convolution's output (demodulation's gradient) and the activation's,
-        // so a recorded pass keeps both; otherwise the epilogue runs in place.
-        var output = keep ? B.Allocate(pre.Shape) : pre;
-        B.BiasActivateForward(pre, layer.Bias, noiseMap, noiseMap is null ? null : layer.NoiseStrength, output, Epilogue(layer));
+            B.ModulatedConv2dForward(x, layer.Weight, styles, pre, conv);
+            output = B.Allocate(pre.Shape);
+            B.BiasActivateForward(pre, epilogue.Bias, epilogue.Noise, epilogue.NoiseStrength, output, epilogue.Params);
+        }
+        else B.ModulatedConv2dForward(x, layer.Weight, styles, pre, conv, epilogue);
         if (!keep && noiseMap is not null && !ReferenceEquals(noiseMap, layer.NoiseConst))
         {
             noiseMap.Dispose();
             noiseMap = null;
         }
         return new LayerRecord(layer, x, w, styles, pre, output, noiseMap);
+    }
+
+    /// <summary>The map a conv layer adds (times its noise strength); null for ToRGB and for 'none'.</summary>
+    private Tensor? NoiseMap(Layer layer, int n, NoiseInput noise)
+    {
+        int res = layer.Resolution;
+        if (layer.IsToRgb) return null;
+        if (noise.Maps is { } maps)
+        {
+            var map = maps[layer.Name];
+            return B.Upload(map, new Shape(map.Length == res * res ? 1 : n, 1, res, res));
+        }
+        return noise.Mode switch
+        {
+            NoiseMode.Const => layer.NoiseConst,
+            NoiseMode.Random => B.Upload(Gaussian(noise.Random!, n * res * res), new Shape(n, 1, res, res)),
+            _ => null,
+        };
     }
 
     private Tensor CopyOf(Tensor t)

@@ -89,4 +89,34 @@ public sealed class ModulatedConv2dTests(BackendPool pool)
             if (ds is not null) Accuracy.AssertClose($"dStyles ({label})", b.Download(ds), dsRef, ds.Shape);
         }
     }
+
+    /// <summary>
+    /// The fused epilogue (the synthesis layers' inference path) equals the convolution followed by the
+    /// reference bias_act: bias, per-sample or shared noise with its strength, leaky ReLU with gain, and a
+    /// clamp that about half the outputs reach.
+    /// </summary>
+    [Theory, MemberData(nameof(Cases))]
+    public void ForwardWithEpilogue(string backend, string @case)
+    {
+        var c = OpCases.Find(All, @case);
+        var d = Make(c);
+        var rng = TestData.Rng("modconv epilogue " + c.Name);
+        int noiseBatch = c.N > 1 && c.H % 2 == 0 ? c.N : 1;
+        var (_, outC, oh, ow) = c.YShape.Nchw;
+        var noiseShape = new Shape(noiseBatch, 1, oh, ow);
+        double[] bias = TestData.NormalDouble(rng, outC), noise = TestData.NormalDouble(rng, noiseShape.Length), strength = TestData.NormalDouble(rng, 1);
+        var p = c.K == 1 ? BiasActivateParams.Linear(clamp: 1f) : BiasActivateParams.LeakyRelu(clamp: 1f);
+        var want = Reference.BiasActivateForward(ReferenceY(c, d), c.YShape, bias, noise, noiseBatch, strength[0], p);
+        using var lease = pool.Acquire(backend);
+        var b = lease.Backend;
+        using var x = b.Upload(TestData.ToFloat(d.X), c.XShape);
+        using var w = b.Upload(TestData.ToFloat(d.W), c.WShape);
+        using var s = b.Upload(TestData.ToFloat(d.S), c.SShape);
+        using var bs = b.Upload(TestData.ToFloat(bias), new Shape(outC));
+        using var nz = b.Upload(TestData.ToFloat(noise), noiseShape);
+        using var st = b.Upload(TestData.ToFloat(strength), new Shape(1));
+        using var y = b.Sentinel(c.YShape);
+        b.ModulatedConv2dForward(x, w, s, y, c.P, new ConvEpilogue(bs, nz, st, p));
+        Accuracy.AssertClose("y", b.Download(y), want, y.Shape);
+    }
 }

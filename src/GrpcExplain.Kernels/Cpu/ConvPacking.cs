@@ -105,7 +105,7 @@ internal readonly unsafe struct GatherB(float* src, int channels, int height, in
 /// padded rows (pass gb when every column is real).
 /// </summary>
 internal readonly unsafe struct ConvStore(float* dst, int channels, int height, int width, int stride, int offY, int offX,
-    int ga, int gb, float* scale, int storedB) : IStoreC
+    int ga, int gb, float* scale, int storedB, EpilogueArgs epilogue = default) : IStoreC
 {
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Store(int m0, int rows, int j0, int cols, float* tile, int ldc)
@@ -125,7 +125,11 @@ internal readonly unsafe struct ConvStore(float* dst, int channels, int height, 
                 float sc = scale == null ? 1f : scale[n * channels + m];
                 float* d = dst + ((long)(n * channels + m) * height + offY + a * stride) * width + offX + b * stride;
                 float* s = tile + (long)r * ldc + t;
-                if (stride == 1) TileRow.Put(s, d, len, sc);
+                if (stride == 1)
+                {
+                    TileRow.Put(s, d, len, sc);
+                    if (epilogue.Active) epilogue.Apply(d, len, n, m, (offY + a) * width + offX + b, height * width);
+                }
                 else for (int i = 0; i < len; i++) d[i * stride] = s[i] * sc;
             }
             t += run;
@@ -237,5 +241,35 @@ internal readonly unsafe struct WeightStore(float* dw, int outChannels, int inCh
                 dw[((long)ci * outChannels + co) * taps + tap] = s[t] * gain;
             }
         }
+    }
+}
+
+/// <summary>A <see cref="ConvEpilogue"/> as plain pointers and numbers, for the storers (stride-1 outputs only).</summary>
+internal readonly unsafe struct EpilogueArgs
+{
+    private readonly float* _bias, _noise;
+    private readonly int _noiseBatch;
+    private readonly float _strength, _slope, _gain, _clamp;
+
+    private EpilogueArgs(ConvEpilogue e)
+    {
+        _bias = CpuBackend.P(e.Bias);
+        _noise = CpuBackend.P(e.Noise);
+        _noiseBatch = e.Noise?.Shape[0] ?? 0;
+        _strength = e.NoiseStrength is null ? 0 : CpuBackend.D(e.NoiseStrength)[0];
+        (_slope, _gain, _clamp) = (e.Params.Slope, e.Params.Gain, e.Params.Clamp);
+        Active = true;
+    }
+
+    public static EpilogueArgs Of(ConvEpilogue? e) => e is null ? default : new(e);
+
+    public bool Active { get; }
+
+    /// <summary>Row d[0, len) of sample n, channel m, starting at pixel p of a plane of <paramref name="plane"/> pixels, in place.</summary>
+    public void Apply(float* d, int len, int n, int m, int p, int plane)
+    {
+        var row = new Span<float>(d, len);
+        var noise = _noise == null ? default : new ReadOnlySpan<float>(_noise + (long)(_noiseBatch == 1 ? 0 : n) * plane + p, len);
+        CpuBackend.Epilogue(row, noise, _strength, _bias == null ? 0 : _bias[m], row, _slope, _gain, _clamp);
     }
 }

@@ -19,17 +19,17 @@ public sealed partial class CpuBackend
             var src = xd.AsSpan(plane * hw, hw);
             var dst = yd.AsSpan(plane * hw, hw);
             var nz = nd is null ? default : nd.AsSpan((noiseBatch == 1 ? 0 : b) * hw, hw);
-            Epilogue(src, nz, strength, bd?[ch] ?? 0, dst, p);
+            Epilogue(src, nz, strength, bd?[ch] ?? 0, dst, p.Slope, p.Gain, p.Clamp);
         }, hw);
     }
 
-    private static void Epilogue(ReadOnlySpan<float> x, ReadOnlySpan<float> noise, float strength, float bias, Span<float> y, BiasActivateParams p)
+    internal static void Epilogue(ReadOnlySpan<float> x, ReadOnlySpan<float> noise, float strength, float bias, Span<float> y, float slope, float gain, float clamp)
     {
-        float lo = p.Clamp > 0 ? -p.Clamp : float.NegativeInfinity, hi = p.Clamp > 0 ? p.Clamp : float.PositiveInfinity;
+        float lo = clamp > 0 ? -clamp : float.NegativeInfinity, hi = clamp > 0 ? clamp : float.PositiveInfinity;
         var vx = MemoryMarshal.Cast<float, Vector<float>>(x);
         var vy = MemoryMarshal.Cast<float, Vector<float>>(y);
         var vn = noise.IsEmpty ? default : MemoryMarshal.Cast<float, Vector<float>>(noise);
-        Vector<float> vb = new(bias), vs = new(strength), vslope = new(p.Slope), vgain = new(p.Gain), vlo = new(lo), vhi = new(hi);
+        Vector<float> vb = new(bias), vs = new(strength), vslope = new(slope), vgain = new(gain), vlo = new(lo), vhi = new(hi);
         for (int i = 0; i < vx.Length; i++)
         {
             var z = vx[i] + vb;
@@ -40,7 +40,7 @@ public sealed partial class CpuBackend
         for (int i = vx.Length * Vector<float>.Count; i < x.Length; i++)
         {
             float z = x[i] + bias + (noise.IsEmpty ? 0 : noise[i] * strength);
-            y[i] = Math.Clamp((z > 0 ? z : p.Slope * z) * p.Gain, lo, hi);
+            y[i] = Math.Clamp((z > 0 ? z : slope * z) * gain, lo, hi);
         }
     }
 

@@ -3,15 +3,20 @@ namespace GrpcExplain.Kernels.Cpu;
 // The three convolution primitives as GEMMs over packed operands (see Gemm and ConvPacking).
 public sealed unsafe partial class CpuBackend
 {
-    internal override void ConvForwardCore(Tensor x, Tensor weight, Tensor y, ConvGeometry g, Tensor? inScale, Tensor? outScale)
+    internal override void ConvForwardCore(Tensor x, Tensor weight, Tensor y, ConvGeometry g, Tensor? inScale, Tensor? outScale) =>
+        ConvForwardCore(x, weight, y, g, inScale, outScale, null);
+
+    /// <summary>The epilogue runs on each row of the output as the GEMM stores it, while it is in L1.</summary>
+    internal override void ConvForwardCore(Tensor x, Tensor weight, Tensor y, ConvGeometry g, Tensor? inScale, Tensor? outScale, ConvEpilogue? epilogue)
     {
         if (IsNarrowPointwise(weight, g))
         {
             PointwiseSum(x, weight, y, g, inScale, outScale, sumOverWeightRows: false);
+            if (epilogue is not null) BiasActivateForwardCore(y, epilogue.Bias, epilogue.Noise, epilogue.NoiseStrength, y, epilogue.Params);
             return;
         }
         var plan = Plan("forward", g, x.Shape, weight.Shape, y.Shape, ConvPlan.Forward);
-        RunPasses(plan, x, weight, y, inScale, outScale, stride: g.Stride, placement: 1, g.Gain);
+        RunPasses(plan, x, weight, y, inScale, outScale, stride: g.Stride, placement: 1, g.Gain, epilogue);
     }
 
     /// <summary>The transposed convolution, phase by phase (see <see cref="ConvPlan.Transposed"/>).</summary>
@@ -23,7 +28,7 @@ public sealed unsafe partial class CpuBackend
             return;
         }
         var plan = Plan("transposed", g, dy.Shape, weight.Shape, dx.Shape, ConvPlan.Transposed);
-        RunPasses(plan, dy, weight, dx, dyScale, dxScale, stride: 1, placement: g.Stride, g.Gain);
+        RunPasses(plan, dy, weight, dx, dyScale, dxScale, stride: 1, placement: g.Stride, g.Gain, null);
     }
 
     /// <summary>
@@ -31,10 +36,12 @@ public sealed unsafe partial class CpuBackend
     /// pass's output grid (n, a, b), read from the shifted input when the plan has one (at its row pitch,
     /// junk columns not stored) or gathered at <paramref name="stride"/>, placed at (placement·a + ry, placement·b + rx).
     /// </summary>
-    private void RunPasses(ConvPlan plan, Tensor src, Tensor weight, Tensor dst, Tensor? inScale, Tensor? outScale, int stride, int placement, float gain)
+    private void RunPasses(ConvPlan plan, Tensor src, Tensor weight, Tensor dst, Tensor? inScale, Tensor? outScale, int stride, int placement, float gain,
+        ConvEpilogue? epilogue)
     {
         var (n, ci, h, w) = src.Shape.Nchw;
         var (_, co, oh, ow) = dst.Shape.Nchw;
+        var e = EpilogueArgs.Of(epilogue);
         using var shifted = plan.Shifted is null ? null : new ShiftedInput(this, src, inScale, plan.Shifted);
         fixed (int* ro = plan.RowOffset)
             foreach (var pass in plan.Passes)
@@ -45,11 +52,11 @@ public sealed unsafe partial class CpuBackend
                     if (shifted is null)
                         Gemm.Run(this, co, n * pass.Ga * pass.Gb, pass.Depth, a,
                             new GatherB(P(src), ci, h, w, stride, chp, oyp, oxp, pass.Ga, pass.Gb, P(inScale)),
-                            new ConvStore(P(dst), co, oh, ow, placement, pass.Ry, pass.Rx, pass.Ga, pass.Gb, P(outScale), storedB: pass.Gb));
+                            new ConvStore(P(dst), co, oh, ow, placement, pass.Ry, pass.Rx, pass.Ga, pass.Gb, P(outScale), storedB: pass.Gb, e));
                     else
                         Gemm.Run(this, co, n * pass.Ga * plan.Shifted!.Pitch, pass.Depth, a,
                             new ShiftedB(shifted.Pointer, plan.Shifted.SamplePitch, pass.Ga * plan.Shifted.Pitch, sp),
-                            new ConvStore(P(dst), co, oh, ow, placement, pass.Ry, pass.Rx, pass.Ga, plan.Shifted.Pitch, P(outScale), storedB: pass.Gb));
+                            new ConvStore(P(dst), co, oh, ow, placement, pass.Ry, pass.Rx, pass.Ga, plan.Shifted.Pitch, P(outScale), storedB: pass.Gb, e));
                 }
     }
 

@@ -7,6 +7,10 @@ public sealed partial class CpuBackend
     protected override void Upfirdn2dForwardCore(Tensor x, Tensor y, Upfirdn2dParams p) =>
         Upfirdn2d(D(x), x.Shape, D(y), y.Shape, p);
 
+    /// <summary>The epilogue runs on each output plane as soon as it is filtered, while it is in cache.</summary>
+    internal override void Upfirdn2dForwardCore(Tensor x, Tensor y, Upfirdn2dParams p, ConvEpilogue? epilogue) =>
+        Upfirdn2d(D(x), x.Shape, D(y), y.Shape, p, EpilogueArgs.Of(epilogue));
+
     // The adjoint of upfirdn2d is upfirdn2d with up and down swapped and the filter flipped.
     protected override void Upfirdn2dBackwardCore(Tensor dy, Tensor dx, Upfirdn2dParams p)
     {
@@ -19,7 +23,7 @@ public sealed partial class CpuBackend
     /// listed once per call, so the inner loops skip the inserted zeros and the padding entirely.
     /// A separable filter runs as a horizontal then a vertical 1-D pass, the vertical one as row AXPYs.
     /// </summary>
-    private void Upfirdn2d(float[] x, Shape xShape, float[] y, Shape yShape, Upfirdn2dParams p)
+    private unsafe void Upfirdn2d(float[] x, Shape xShape, float[] y, Shape yShape, Upfirdn2dParams p, EpilogueArgs epilogue = default)
     {
         var (n, c, h, w) = xShape.Nchw;
         var (_, _, oh, ow) = yShape.Nchw;
@@ -64,6 +68,7 @@ public sealed partial class CpuBackend
                         Simd.Axpy(fy[rows.Tap[e]], inter.AsSpan(rows.Source[e] * ow, ow), dstRow);
                 }
                 ArrayPool<float>.Shared.Return(inter);
+                Finish(dst, plane);
             }, (long)oh * ow * (f.Height + f.Width));
             return;
         }
@@ -80,7 +85,14 @@ public sealed partial class CpuBackend
                             acc += src[rows.Source[ey] * w + cols.Source[ex]] * f.Taps[rows.Tap[ey] * f.Width + cols.Tap[ex]];
                     dst[oy * ow + ox] = acc * p.Gain;
                 }
+            Finish(dst, plane);
         }, (long)oh * ow * f.Taps.Length);
+
+        void Finish(Span<float> plane, int index)
+        {
+            if (!epilogue.Active) return;
+            fixed (float* d = plane) epilogue.Apply(d, plane.Length, index / c, index % c, 0, plane.Length);
+        }
     }
 
     /// <summary>

@@ -90,3 +90,9 @@ public static partial class Reference
         return (dx, db, dn, ds);
     }
 }
+
+/// <summary>
+/// A layer's bias_act (see <see cref="BiasActivateParams"/>) applied as a convolution writes its output,
+/// instead of as a pass of its own: the inference path of every synthesis layer.
+/// </summary>
+public sealed record ConvEpilogue(Tensor? Bias, Tensor? Noise, Tensor? NoiseStrength, BiasActivateParams Params);
