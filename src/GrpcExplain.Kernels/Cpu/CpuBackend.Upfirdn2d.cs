@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Buffers;
 
 namespace GrpcExplain.Kernels.Cpu;
@@ -21,7 +22,7 @@ public sealed partial class CpuBackend
     /// <summary>
     /// Polyphase: for every output row and column the few input pixels (and taps) that reach it are
     /// listed once per call, so the inner loops skip the inserted zeros and the padding entirely.
-    /// A separable filter runs as a horizontal then a vertical 1-D pass, the vertical one as row AXPYs.
+    /// A separable filter runs as a horizontal then a vertical 1-D pass, each one vector pass over its rows.
     /// </summary>
     private unsafe void Upfirdn2d(float[] x, Shape xShape, float[] y, Shape yShape, Upfirdn2dParams p, EpilogueArgs epilogue = default)
     {
@@ -33,6 +34,8 @@ public sealed partial class CpuBackend
         if (f.Factors is { } factors)
         {
             float[] fy = factors.Y.Select(v => v * p.Gain).ToArray(), fx = factors.X;
+            // For plain filtering, tap t of an output column reads input column ox + t − pad with fx flipped.
+            float[] flipped = [.. fx.Reverse()];
             For(n * c, plane =>
             {
                 var src = x.AsSpan(plane * h * w, h * w);
@@ -44,13 +47,7 @@ public sealed partial class CpuBackend
                     var interRow = inter.AsSpan(r * ow, ow);
                     if (p.Up == 1 && p.Down == 1)
                     {
-                        // Plain filtering: each tap is one shifted AXPY over the row.
-                        interRow.Clear();
-                        for (int t = 0; t < fx.Length; t++)
-                        {
-                            int shift = t - p.PadX0, lo = Math.Max(0, -shift), hi = Math.Min(ow, w - shift);
-                            if (hi > lo) Simd.Axpy(fx[fx.Length - 1 - t], srcRow.Slice(lo + shift, hi - lo), interRow.Slice(lo, hi - lo));
-                        }
+                        FirRow(srcRow, interRow, flipped, p.PadX0);
                         continue;
                     }
                     for (int ox = 0; ox < ow; ox++)
@@ -61,12 +58,8 @@ public sealed partial class CpuBackend
                     }
                 }
                 for (int oy = 0; oy < oh; oy++)
-                {
-                    var dstRow = dst.Slice(oy * ow, ow);
-                    dstRow.Clear();
-                    for (int e = rows.Start[oy]; e < rows.Start[oy + 1]; e++)
-                        Simd.Axpy(fy[rows.Tap[e]], inter.AsSpan(rows.Source[e] * ow, ow), dstRow);
-                }
+                    SumOfRows(inter, ow, rows.Source.AsSpan(rows.Start[oy], rows.Start[oy + 1] - rows.Start[oy]),
+                        rows.Tap.AsSpan(rows.Start[oy], rows.Start[oy + 1] - rows.Start[oy]), fy, dst.Slice(oy * ow, ow));
                 ArrayPool<float>.Shared.Return(inter);
                 Finish(dst, plane);
             }, (long)oh * ow * (f.Height + f.Width));
@@ -92,6 +85,51 @@ public sealed partial class CpuBackend
         {
             if (!epilogue.Active) return;
             fixed (float* d = plane) epilogue.Apply(d, plane.Length, index / c, index % c, 0, plane.Length);
+        }
+    }
+
+    /// <summary>y[o] = Σ_t coef[t]·x[o + t − pad] over the taps inside x, in one vector pass over the interior.</summary>
+    private static void FirRow(ReadOnlySpan<float> x, Span<float> y, float[] coef, int pad)
+    {
+        int taps = coef.Length, vw = Vector<float>.Count;
+        int lo = Math.Min(y.Length, pad), hi = Math.Max(lo, Math.Min(y.Length, x.Length - taps + 1 + pad));
+        for (int o = 0; o < y.Length; o++)
+        {
+            if (o == lo)
+            {
+                for (; o + vw <= hi; o += vw)
+                {
+                    var acc = Vector<float>.Zero;
+                    for (int t = 0; t < taps; t++) acc += new Vector<float>(x.Slice(o + t - pad, vw)) * coef[t];
+                    acc.CopyTo(y.Slice(o, vw));
+                }
+                if (o >= y.Length) break;
+            }
+            float s = 0;
+            for (int t = 0; t < taps; t++)
+            {
+                int i = o + t - pad;
+                if ((uint)i < (uint)x.Length) s += coef[t] * x[i];
+            }
+            y[o] = s;
+        }
+    }
+
+    /// <summary>y = Σ_e coef[tap[e]]·row source[e] of <paramref name="rows"/> (rows of <paramref name="width"/>), in one pass.</summary>
+    private static void SumOfRows(float[] rows, int width, ReadOnlySpan<int> source, ReadOnlySpan<int> tap, float[] coef, Span<float> y)
+    {
+        int vw = Vector<float>.Count, i = 0;
+        for (; i + vw <= width; i += vw)
+        {
+            var acc = Vector<float>.Zero;
+            for (int e = 0; e < source.Length; e++) acc += new Vector<float>(rows.AsSpan(source[e] * width + i, vw)) * coef[tap[e]];
+            acc.CopyTo(y.Slice(i, vw));
+        }
+        for (; i < width; i++)
+        {
+            float s = 0;
+            for (int e = 0; e < source.Length; e++) s += coef[tap[e]] * rows[source[e] * width + i];
+            y[i] = s;
         }
     }
 
