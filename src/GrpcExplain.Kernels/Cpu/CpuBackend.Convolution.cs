@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace GrpcExplain.Kernels.Cpu;
 
 // The three convolution primitives as GEMMs over packed operands (see Gemm and ConvPacking).
@@ -43,22 +45,38 @@ public sealed unsafe partial class CpuBackend
         var (_, co, oh, ow) = dst.Shape.Nchw;
         var e = EpilogueArgs.Of(epilogue);
         using var shifted = plan.Shifted is null ? null : new ShiftedInput(this, src, inScale, plan.Shifted);
-        fixed (int* ro = plan.RowOffset)
-            foreach (var pass in plan.Passes)
-                fixed (int* cof = pass.ColOffset, chp = pass.Channel, oyp = pass.OffY, oxp = pass.OffX, sp = pass.Shifted)
-                {
-                    // A phase no tap reaches (k < stride) is zero: a GEMM of depth 0 stores zeros.
-                    var a = PackedWeight(weight, pass.WeightUse, co, pass.Depth, new WeightA(P(weight), ro, cof, co, gain));
-                    if (shifted is null)
-                        Gemm.Run(this, co, n * pass.Ga * pass.Gb, pass.Depth, a,
-                            new GatherB(P(src), ci, h, w, stride, chp, oyp, oxp, pass.Ga, pass.Gb, P(inScale)),
-                            new ConvStore(P(dst), co, oh, ow, placement, pass.Ry, pass.Rx, pass.Ga, pass.Gb, P(outScale), storedB: pass.Gb, e));
-                    else
-                        Gemm.Run(this, co, n * pass.Ga * plan.Shifted!.Pitch, pass.Depth, a,
-                            new ShiftedB(shifted.Pointer, plan.Shifted.SamplePitch, pass.Ga * plan.Shifted.Pitch, sp),
-                            new ConvStore(P(dst), co, oh, ow, placement, pass.Ry, pass.Rx, pass.Ga, plan.Shifted.Pitch, P(outScale), storedB: pass.Gb, e));
-                }
+        int* ro = Pin(plan.RowOffset);
+        if (shifted is null)
+        {
+            var products = new Gemm.Product<GatherB, ConvStore>[plan.Passes.Length];
+            for (int i = 0; i < products.Length; i++)
+            {
+                var pass = plan.Passes[i];
+                products[i] = new(co, n * pass.Ga * pass.Gb, pass.Depth, PackedA(pass, ro, weight, co, gain),
+                    new GatherB(P(src), ci, h, w, stride, Pin(pass.Channel), Pin(pass.OffY), Pin(pass.OffX), pass.Ga, pass.Gb, P(inScale)),
+                    new ConvStore(P(dst), co, oh, ow, placement, pass.Ry, pass.Rx, pass.Ga, pass.Gb, P(outScale), storedB: pass.Gb, e));
+            }
+            Gemm.RunMany(this, products);
+            return;
+        }
+        var layout = plan.Shifted!;
+        var shiftedProducts = new Gemm.Product<ShiftedB, ConvStore>[plan.Passes.Length];
+        for (int i = 0; i < shiftedProducts.Length; i++)
+        {
+            var pass = plan.Passes[i];
+            shiftedProducts[i] = new(co, n * pass.Ga * layout.Pitch, pass.Depth, PackedA(pass, ro, weight, co, gain),
+                new ShiftedB(shifted.Pointer, layout.SamplePitch, pass.Ga * layout.Pitch, Pin(pass.Shifted!)),
+                new ConvStore(P(dst), co, oh, ow, placement, pass.Ry, pass.Rx, pass.Ga, layout.Pitch, P(outScale), storedB: pass.Gb, e));
+        }
+        Gemm.RunMany(this, shiftedProducts);
     }
+
+    /// <summary>A pass's weight, packed once per weight version (a phase no tap reaches has depth 0).</summary>
+    private float[] PackedA(ConvPass pass, int* rowOffset, Tensor weight, int m, float gain) =>
+        PackedWeight(weight, pass.WeightUse, m, pass.Depth, new WeightA(P(weight), rowOffset, Pin(pass.ColOffset), m, gain));
+
+    /// <summary>The address of a pinned array (the plan's tables are allocated on the pinned heap).</summary>
+    private static int* Pin(int[] pinned) => (int*)Unsafe.AsPointer(ref pinned[0]);
 
     private readonly Dictionary<(string, ConvGeometry, Shape, Shape, Shape), ConvPlan> _plans = [];
 

@@ -71,30 +71,57 @@ internal static unsafe class Gemm
 
     /// <summary>C = A·B with A packed by <see cref="PackA"/>.</summary>
     public static void Run<TB, TC>(CpuBackend cpu, int m, int n, int k, float[] packedA, TB b, TC c)
+        where TB : unmanaged, IPackB where TC : unmanaged, IStoreC =>
+        RunMany(cpu, [new Product<TB, TC>(m, n, k, packedA, b, c)]);
+
+    /// <summary>One product of <see cref="RunMany"/>: C = A·B with A packed by <see cref="PackA"/>.</summary>
+    public readonly record struct Product<TB, TC>(int M, int N, int K, float[] PackedA, TB B, TC C)
+        where TB : unmanaged, IPackB where TC : unmanaged, IStoreC;
+
+    /// <summary>
+    /// Several independent products (the phases of a transposed convolution) as one parallel loop over
+    /// all their blocks: one fork and join instead of one per product, and threads that finish a small
+    /// product's blocks take the next product's.
+    /// </summary>
+    public static void RunMany<TB, TC>(CpuBackend cpu, Product<TB, TC>[] products)
         where TB : unmanaged, IPackB where TC : unmanaged, IStoreC
     {
-        if (m == 0 || n == 0) return;
-        // Enough column blocks to give every thread work, as wide as NC allows.
-        int nc = Math.Min(NC, RoundUp(CeilDiv(n, cpu.Threads), NR));
-        int nBlocks = CeilDiv(n, nc);
-        int mBlocks = CeilDiv(m, MC);
-        if (nBlocks < cpu.Threads && m >= 2 * MR * cpu.Threads) mBlocks = Math.Max(mBlocks, cpu.Threads);
-        int mc = RoundUp(CeilDiv(m, mBlocks), MR);
-        mBlocks = CeilDiv(m, mc);
-        int mPadded = RoundUp(m, MR);
-        var kernel = cpu.Isa == CpuIsa.Avx512 ? MicroKernels.ForAvx512 : MicroKernels.ForVector256;
-
-        fixed (float* aPacked = packedA)
+        var plans = new (int MBlocks, int Mc, int Nc, int First)[products.Length];
+        int tasks = 0;
+        long work = 0;
+        for (int p = 0; p < products.Length; p++)
         {
-            float* ap = aPacked;
-            cpu.For(mBlocks * nBlocks, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (task) =>
+            var (m, n, k) = (products[p].M, products[p].N, products[p].K);
+            if (m == 0 || n == 0)
             {
-                int m0 = task % mBlocks * mc, j0 = task / mBlocks * nc;
-                int rows = Math.Min(mc, m - m0), cols = Math.Min(nc, n - j0);
-                int ldc = RoundUp(nc, NR);
-                var buffers = Buffers.ForThisThread(mc, nc);
-                float* bBlock = buffers.B, cBlock = buffers.C;
-                if (k == 0) new Span<float>(cBlock, RoundUp(rows, MR) * ldc).Clear();
+                plans[p] = (0, 0, 0, tasks);
+                continue;
+            }
+            // Enough column blocks to give every thread work, as wide as NC allows.
+            int nc = Math.Min(NC, RoundUp(CeilDiv(n, cpu.Threads), NR));
+            int nBlocks = CeilDiv(n, nc);
+            int mBlocks = CeilDiv(m, MC);
+            if (nBlocks < cpu.Threads && m >= 2 * MR * cpu.Threads) mBlocks = Math.Max(mBlocks, cpu.Threads);
+            int mc = RoundUp(CeilDiv(m, mBlocks), MR);
+            mBlocks = CeilDiv(m, mc);
+            plans[p] = (mBlocks, mc, nc, tasks);
+            tasks += mBlocks * nBlocks;
+            work = Math.Max(work, (long)Math.Min(m, mc) * Math.Min(n, nc) * Math.Max(k, 1));
+        }
+        var kernel = cpu.Isa == CpuIsa.Avx512 ? MicroKernels.ForAvx512 : MicroKernels.ForVector256;
+        cpu.For(tasks, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (task) =>
+        {
+            int p = products.Length - 1;
+            while (plans[p].First > task || plans[p].MBlocks == 0) p--;
+            var (m, n, k, packedA, b, c) = products[p];
+            var (mBlocks, mc, nc, first) = plans[p];
+            int local = task - first, m0 = local % mBlocks * mc, j0 = local / mBlocks * nc;
+            int rows = Math.Min(mc, m - m0), cols = Math.Min(nc, n - j0);
+            int ldc = RoundUp(nc, NR), mPadded = RoundUp(m, MR);
+            var buffers = Buffers.ForThisThread(mc, nc);
+            float* bBlock = buffers.B, cBlock = buffers.C;
+            if (k == 0) new Span<float>(cBlock, RoundUp(rows, MR) * ldc).Clear();
+            fixed (float* ap = packedA)
                 for (int k0 = 0; k0 < k; k0 += KC)
                 {
                     int kc = Math.Min(KC, k - k0);
@@ -104,9 +131,8 @@ internal static unsafe class Gemm
                         for (int j = 0; j < cols; j += NR)
                             kernel(kc, aBlock + (long)i * kc, bBlock + (long)j * kc, cBlock + (long)i * ldc + j, ldc, k0 > 0);
                 }
-                c.Store(m0, rows, j0, cols, cBlock, ldc);
-            }, (long)Math.Min(m, mc) * Math.Min(n, nc) * k);
-        }
+            c.Store(m0, rows, j0, cols, cBlock, ldc);
+        }, work);
     }
 
     public static int CeilDiv(int a, int b) => (a + b - 1) / b;
