@@ -5,6 +5,9 @@ namespace GrpcExplain.StyleGan;
 /// <summary>How the synthesis layers get their noise: the stored noise_const maps, fresh Gaussian noise, or none.</summary>
 public enum NoiseMode { Const, Random, None }
 
+/// <summary>A synthesis layer that adds per-pixel noise: its name (the key of noise maps and their gradients) and map size.</summary>
+public sealed record NoiseLayer(string Name, int Resolution);
+
 /// <summary>
 /// A StyleGAN2 generator (mapping and synthesis) on one kernel backend, faithful to NVIDIA's
 /// stylegan2-ada-pytorch in float32: the same weights, latents and noise give the same images.
@@ -24,12 +27,41 @@ public sealed partial class Generator : IDisposable
     /// ws as [N, w_dim] (one w per sample, used by every layer) or [N, num_ws, w_dim] (W+) → the network's
     /// raw output [N, img_channels, res, res], nominally in [-1, 1], unclamped.
     /// </summary>
-    public float[] Synthesize(float[] ws, int batch, NoiseMode noise = NoiseMode.Const, int noiseSeed = 0)
+    public float[] Synthesize(float[] ws, int batch, NoiseMode noise = NoiseMode.Const, int noiseSeed = 0) =>
+        Synthesize(ws, batch, Noise(noise, noiseSeed));
+
+    /// <summary>
+    /// Synthesis with the caller's noise maps instead of a <see cref="NoiseMode"/>: one map for every layer
+    /// of <see cref="NoiseLayers"/>, by name, [r, r] (added to every sample) or [N, r, r] (one per sample),
+    /// as the stored noise_const maps are (before the layer's noise strength scales them). Projection
+    /// optimises these maps.
+    /// </summary>
+    public float[] Synthesize(float[] ws, int batch, IReadOnlyDictionary<string, float[]> noiseMaps) =>
+        Synthesize(ws, batch, Noise(noiseMaps, batch));
+
+    /// <summary>
+    /// A synthesis pass that remembers what its backward needs: the images, then
+    /// <see cref="SynthesisPass.Backward"/> for the latent gradient of any image-space gradient.
+    /// </summary>
+    public SynthesisPass Forward(float[] ws, int batch, NoiseMode noise = NoiseMode.Const, int noiseSeed = 0) =>
+        Forward(ws, batch, Noise(noise, noiseSeed));
+
+    /// <summary>
+    /// A recorded pass with the caller's noise maps (as <see cref="Synthesize(float[], int, IReadOnlyDictionary{string, float[]})"/>);
+    /// <see cref="SynthesisPass.Backward"/> with noise gradients then gives dL/d(map) for each of them.
+    /// </summary>
+    public SynthesisPass Forward(float[] ws, int batch, IReadOnlyDictionary<string, float[]> noiseMaps) =>
+        Forward(ws, batch, Noise(noiseMaps, batch));
+
+    /// <summary>The layers that add noise, in synthesis order.</summary>
+    public IReadOnlyList<NoiseLayer> NoiseLayers => _synthesis.NoiseLayers;
+
+    private float[] Synthesize(float[] ws, int batch, NoiseInput noise)
     {
         var perLayer = UploadWs(ws, batch);
         try
         {
-            using var img = _synthesis.Forward(perLayer, batch, noise, noise == NoiseMode.Random ? new Random(noiseSeed) : null, null, out var input);
+            using var img = _synthesis.Forward(perLayer, batch, noise, null, out var input);
             input.Dispose();
             return Backend.Download(img);
         }
@@ -39,16 +71,33 @@ public sealed partial class Generator : IDisposable
         }
     }
 
-    /// <summary>
-    /// A synthesis pass that remembers what its backward needs: the images, then
-    /// <see cref="SynthesisPass.Backward"/> for the latent gradient of any image-space gradient.
-    /// </summary>
-    public SynthesisPass Forward(float[] ws, int batch, NoiseMode noise = NoiseMode.Const, int noiseSeed = 0)
+    private SynthesisPass Forward(float[] ws, int batch, NoiseInput noise)
     {
         var perLayer = UploadWs(ws, batch);
         var records = new List<SynthesisNetwork.LayerRecord>();
-        var img = _synthesis.Forward(perLayer, batch, noise, noise == NoiseMode.Random ? new Random(noiseSeed) : null, records, out var input);
+        var img = _synthesis.Forward(perLayer, batch, noise, records, out var input);
         return new SynthesisPass(this, _synthesis, perLayer, records, input, img, batch, perLayerWs: ws.Length != batch * Config.WDim);
+    }
+
+    private static NoiseInput Noise(NoiseMode mode, int seed) => new(mode, mode == NoiseMode.Random ? new Random(seed) : null);
+
+    /// <summary>Exactly the noise layers, each map [r, r] or [batch, r, r], finite: checked before anything is uploaded.</summary>
+    private NoiseInput Noise(IReadOnlyDictionary<string, float[]> maps, int batch)
+    {
+        ArgumentNullException.ThrowIfNull(maps);
+        var layers = NoiseLayers;
+        var unknown = maps.Keys.Where(k => !layers.Any(l => l.Name == k)).ToList();
+        if (unknown.Count > 0)
+            throw new ArgumentException($"Noise maps for unknown layers: {string.Join(", ", unknown)}; the noise layers are {string.Join(", ", layers.Select(l => l.Name))}.", nameof(maps));
+        foreach (var (name, res) in layers)
+        {
+            if (!maps.TryGetValue(name, out var map) || map is null)
+                throw new ArgumentException($"No noise map for layer {name}: give one for every noise layer ({string.Join(", ", layers.Select(l => l.Name))}).", nameof(maps));
+            if (map.Length != res * res && map.Length != batch * res * res)
+                throw new ArgumentException($"The noise map of {name} holds {map.Length} values; expected [{res}, {res}] or [N, {res}, {res}] = [{batch}, {res}, {res}].", nameof(maps));
+            CheckFinite(map, $"the noise map of {name}");
+        }
+        return new NoiseInput(NoiseMode.Const, Maps: maps);
     }
 
     /// <summary>

@@ -40,6 +40,8 @@ internal sealed partial class SynthesisNetwork : Network
 
     public IReadOnlyList<Layer> Layers => _layers;
 
+    public IReadOnlyList<NoiseLayer> NoiseLayers => field ??= [.. _layers.Where(l => !l.IsToRgb).Select(l => new NoiseLayer(l.Name, l.Resolution))];
+
     private Layer Conv(GeneratorWeights weights, int res, string conv, int inC, int outC, bool up, int wIndex)
     {
         string n = $"synthesis.b{res}.{conv}";
