@@ -1,7 +1,9 @@
 using System.Diagnostics;
+using System.Threading.Channels;
 using Grpc.Core;
 using GrpcExplain.Protos.V1;
 using GrpcExplain.StyleGan;
+using GrpcExplain.StyleGan.Projection;
 using Microsoft.Extensions.Options;
 using ProtoNoiseMode = GrpcExplain.Protos.V1.NoiseMode;
 
@@ -105,9 +107,58 @@ internal sealed partial class GeneratorGrpcService(GeneratorModel model, IOption
         return response;
     }
 
-    public override Task Project(ProjectRequest request, IServerStreamWriter<ProjectResponse> responseStream, ServerCallContext context) =>
-        throw new RpcException(new Status(StatusCode.Unimplemented,
-            "GeneratorService.Project is defined but not implemented yet; until it is, project an image with Synthesize and LatentGradient steps."));
+    /// <summary>
+    /// Runs the projector on the generator (one call at a time, as every RPC) and streams what it
+    /// reports through a channel, so that the stream has one writer and a slow client never blocks the
+    /// steps (the channel holds at most a message a step). A client that goes away, or a deadline that passes, stops the steps; a cancelled call
+    /// ends without a result.
+    /// </summary>
+    public override async Task Project(ProjectRequest request, IServerStreamWriter<ProjectResponse> responseStream, ServerCallContext context)
+    {
+        var checks = new LatentChecks(model.Require().Config, _options, nameof(ProjectRequest));
+        var (target, projection, progressInterval) = checks.Projection(request);
+        var config = checks.Config;
+        var messages = Channel.CreateUnbounded<ProjectResponse>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
+        var work = Task.Run(async () =>
+        {
+            try
+            {
+                return await model.RunAsync(nameof(Project), (generator, slices) =>
+                {
+                    slices.BeginSteps(projection.NumSteps);
+                    var projector = new Projector(generator, model.ProjectionStart(generator, stop.Token));
+                    var result = projector.Project(target, projection, p =>
+                    {
+                        slices.Step();
+                        if (p.Step % progressInterval == 0 || p.Step == p.NumSteps || p.Reconstruction is not null)
+                            messages.Writer.TryWrite(new ProjectResponse { Progress = ProjectionMessages.Progress(p, config) });
+                    }, stop.Token);
+                    messages.Writer.TryWrite(new ProjectResponse { Result = ProjectionMessages.Result(result, config) });
+                    return result;
+                }, stop.Token).ConfigureAwait(false);
+            }
+            finally
+            {
+                messages.Writer.TryComplete();
+            }
+        }, CancellationToken.None);
+
+        try
+        {
+            await foreach (var message in messages.Reader.ReadAllAsync(CancellationToken.None).ConfigureAwait(false))
+                await responseStream.WriteAsync(message, context.CancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            // The client is gone or the stream broke: stop the steps before answering.
+            await stop.CancelAsync().ConfigureAwait(false);
+            await work.ContinueWith(_ => { }, TaskScheduler.Default).ConfigureAwait(false);
+            throw;
+        }
+        var done = await work.ConfigureAwait(false);
+        LogProjected(log, projection.LatentSpace, projection.NumSteps, projection.OptimizeNoise, done.PsnrDb, (long)done.Elapsed.TotalMilliseconds);
+    }
 
     /// <summary>Random noise is drawn per sample (seed noise_seed + i), so that a sample's image does not depend on its batch.</summary>
     private int SliceSize(StyleGan.NoiseMode noise) => noise == StyleGan.NoiseMode.Random ? 1 : _options.ComputeBatchSize;
@@ -117,6 +168,9 @@ internal sealed partial class GeneratorGrpcService(GeneratorModel model, IOption
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Synthesize: {Latents}, noise {Noise}, tensor {Tensor}, PNG {Png}, in {ElapsedMs} ms")]
     private static partial void LogSynthesized(ILogger logger, string latents, StyleGan.NoiseMode noise, bool tensor, bool png, long elapsedMs);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Project: {LatentSpace}, {Steps} steps, noise maps optimised {OptimizeNoise}, PSNR {PsnrDb:F1} dB, in {ElapsedMs} ms")]
+    private static partial void LogProjected(ILogger logger, StyleGan.Projection.LatentSpace latentSpace, int steps, bool optimizeNoise, double psnrDb, long elapsedMs);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "LatentGradient: {Latents}, noise {Noise}, noise gradients {NoiseGradients}, in {ElapsedMs} ms")]
     private static partial void LogGradient(ILogger logger, string latents, StyleGan.NoiseMode noise, bool noiseGradients, long elapsedMs);

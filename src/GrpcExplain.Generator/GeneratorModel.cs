@@ -21,6 +21,7 @@ public sealed partial class GeneratorModel(IOptions<GeneratorServiceOptions> opt
     private string? _failure;
     private bool _disposed;
     private long _samplesComputed;
+    private StyleGan.Projection.WStatistics? _projectionStart;
 
     /// <summary>The generator, once loaded; null while loading or after a failed load.</summary>
     public StyleGan.Generator? Generator => Volatile.Read(ref _generator);
@@ -65,14 +66,22 @@ public sealed partial class GeneratorModel(IOptions<GeneratorServiceOptions> opt
         }
         catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
         {
-            LogStopped(log, rpc, slices.Done, slices.Total);
-            throw Cancelled($"{rpc} was cancelled (or its deadline passed) after {slices.Done} of {slices.Total} samples.");
+            LogStopped(log, rpc, slices.Done, slices.Total, slices.Unit);
+            throw Cancelled($"{rpc} was cancelled (or its deadline passed) after {slices.Done} of {slices.Total} {slices.Unit}.");
         }
         finally
         {
             _gate.Release();
         }
     }
+
+    /// <summary>
+    /// Where projections start: the mean (and spread) of <see cref="GeneratorServiceOptions.ProjectionWAvgSamples"/>
+    /// mapped samples, computed by the first projection and kept. Call it from work that
+    /// <see cref="RunAsync{T}"/> runs, which holds the generator.
+    /// </summary>
+    public StyleGan.Projection.WStatistics ProjectionStart(StyleGan.Generator generator, CancellationToken cancellation) =>
+        _projectionStart ??= StyleGan.Projection.WStatistics.Sample(generator, _options.ProjectionWAvgSamples, cancellation: cancellation);
 
     /// <summary>
     /// What a call that stopped early answers, saying where it stopped (a client that has gone sees
@@ -151,6 +160,9 @@ public sealed partial class GeneratorModel(IOptions<GeneratorServiceOptions> opt
         public int Done { get; private set; }
         public int Total { get; private set; }
 
+        /// <summary>What <see cref="Done"/> counts: samples, or steps after <see cref="BeginSteps"/>.</summary>
+        public string Unit { get; private set; } = "samples";
+
         /// <summary>Calls <paramref name="slice"/>(start, count) over [0, total) in slices of at most <paramref name="size"/> samples.</summary>
         public void Run(int total, int size, Action<int, int> slice)
         {
@@ -165,6 +177,16 @@ public sealed partial class GeneratorModel(IOptions<GeneratorServiceOptions> opt
                 Interlocked.Add(ref _model._samplesComputed, count);
             }
         }
+
+        /// <summary>Work that runs one sample at a time in <paramref name="total"/> steps (projection), counted by <see cref="Step"/>.</summary>
+        public void BeginSteps(int total) => (Unit, Total, Done) = ("steps", total, 0);
+
+        /// <summary>Counts one step: one sample synthesised and differentiated.</summary>
+        public void Step()
+        {
+            Done++;
+            Interlocked.Increment(ref _model._samplesComputed);
+        }
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Generator {Hash} loaded: {Resolution}x{Resolution}, {Channels} channels, z_dim {ZDim}, c_dim {CDim}, w_dim {WDim}, num_ws {NumWs}, backend {Backend} on {Device}, in {ElapsedMs} ms")]
@@ -173,6 +195,6 @@ public sealed partial class GeneratorModel(IOptions<GeneratorServiceOptions> opt
     [LoggerMessage(Level = LogLevel.Critical, Message = "The generator could not be loaded from {WeightsPath}: {Reason}; the service stays NOT_SERVING")]
     private static partial void LogLoadFailed(ILogger logger, Exception exception, string weightsPath, string reason);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "{Rpc} stopped after {Done} of {Total} samples: the call was cancelled or its deadline passed")]
-    private static partial void LogStopped(ILogger logger, string rpc, int done, int total);
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Rpc} stopped after {Done} of {Total} {Unit}: the call was cancelled or its deadline passed")]
+    private static partial void LogStopped(ILogger logger, string rpc, int done, int total, string unit);
 }

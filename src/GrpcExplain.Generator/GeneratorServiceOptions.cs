@@ -38,6 +38,24 @@ public sealed class GeneratorServiceOptions
     /// float32 pixels shrink little; turn this off where the CPU time matters more than the bytes.</summary>
     public bool CompressResponses { get; set; } = true;
 
+    /// <summary>Projection steps when a request asks for 0 (NVIDIA's projector.py runs 1000).</summary>
+    public int ProjectionDefaultSteps { get; set; } = 1000;
+
+    /// <summary>The most projection steps one request may ask for.</summary>
+    public int ProjectionMaxSteps { get; set; } = 10_000;
+
+    /// <summary>Mapped samples whose mean w starts every projection (computed once, by the first projection).</summary>
+    public int ProjectionWAvgSamples { get; set; } = 10_000;
+
+    /// <summary>Steps between the reconstructions a projection streams, when a request asks for 0.</summary>
+    public int ProjectionReconstructionIntervalSteps { get; set; } = 100;
+
+    /// <summary>Largest PNG or JPEG file a request may carry, checked before it is read.</summary>
+    public int MaxEncodedImageBytes { get; set; } = 16 * 1024 * 1024;
+
+    /// <summary>Largest image, in pixels, that the service decodes (from the file's header, before decoding).</summary>
+    public long MaxImagePixels { get; set; } = 4096L * 4096;
+
     /// <summary>The first wrong setting, in words, or null when they are all right.</summary>
     public string? Problem()
     {
@@ -50,6 +68,13 @@ public sealed class GeneratorServiceOptions
         if (MaxBatchSize < 1) return $"{SectionName}:MaxBatchSize must be at least 1, got {MaxBatchSize}.";
         if (ComputeBatchSize < 1) return $"{SectionName}:ComputeBatchSize must be at least 1, got {ComputeBatchSize}.";
         if (MaxMessageSizeBytes < 1024 * 1024) return $"{SectionName}:MaxMessageSizeBytes must be at least 1 MiB, got {MaxMessageSizeBytes}.";
+        if (ProjectionMaxSteps < 1) return $"{SectionName}:ProjectionMaxSteps must be at least 1, got {ProjectionMaxSteps}.";
+        if (ProjectionDefaultSteps < 1 || ProjectionDefaultSteps > ProjectionMaxSteps)
+            return $"{SectionName}:ProjectionDefaultSteps must be from 1 to ProjectionMaxSteps ({ProjectionMaxSteps}), got {ProjectionDefaultSteps}.";
+        if (ProjectionWAvgSamples < 1) return $"{SectionName}:ProjectionWAvgSamples must be at least 1, got {ProjectionWAvgSamples}.";
+        if (ProjectionReconstructionIntervalSteps < 1) return $"{SectionName}:ProjectionReconstructionIntervalSteps must be at least 1, got {ProjectionReconstructionIntervalSteps}.";
+        if (MaxEncodedImageBytes < 1) return $"{SectionName}:MaxEncodedImageBytes must be at least 1, got {MaxEncodedImageBytes}.";
+        if (MaxImagePixels < 1) return $"{SectionName}:MaxImagePixels must be at least 1, got {MaxImagePixels}.";
         return null;
     }
 

@@ -1,5 +1,7 @@
 using GrpcExplain.Protos.V1;
 using GrpcExplain.StyleGan;
+using GrpcExplain.StyleGan.Projection;
+using ProtoLatentSpace = GrpcExplain.Protos.V1.LatentSpace;
 using ProtoNoiseMode = GrpcExplain.Protos.V1.NoiseMode;
 
 namespace GrpcExplain.Generator;
@@ -78,6 +80,47 @@ internal sealed class LatentChecks(GeneratorConfig config, GeneratorServiceOptio
         return (ws!, imageGradient!, noise);
     }
 
+    /// <summary>
+    /// The target image and how to project it: the request's zeros are the service's defaults
+    /// (<see cref="GeneratorServiceOptions"/>) and <see cref="ProjectionOptions"/>' own; the progress interval comes back apart.
+    /// </summary>
+    public (float[] Target, ProjectionOptions Options, int ProgressInterval) Projection(ProjectRequest r)
+    {
+        var target = TargetImages.Read(r.Image, "image", config, options, _errors);
+        var defaults = new ProjectionOptions();
+        var space = r.LatentSpace switch
+        {
+            ProtoLatentSpace.Unspecified or ProtoLatentSpace.W => StyleGan.Projection.LatentSpace.W,
+            ProtoLatentSpace.WPlus => StyleGan.Projection.LatentSpace.WPlus,
+            _ => Invalid("latent_space", $"{(int)r.LatentSpace} is not a LatentSpace: use LATENT_SPACE_W or LATENT_SPACE_W_PLUS.", StyleGan.Projection.LatentSpace.W),
+        };
+        if (r.NumSteps < 0 || r.NumSteps > options.ProjectionMaxSteps)
+            _errors.Add("num_steps", $"must be from 1 to {options.ProjectionMaxSteps} (0 for the service's {options.ProjectionDefaultSteps}), got {r.NumSteps}.");
+        if (r.InitialLearningRate < 0 || !float.IsFinite(r.InitialLearningRate))
+            _errors.Add("initial_learning_rate", $"must be positive and finite (0 for the default {defaults.InitialLearningRate}), got {r.InitialLearningRate}.");
+        if (r.NoiseRegularizationWeight < 0 || !float.IsFinite(r.NoiseRegularizationWeight))
+            _errors.Add("noise_regularization_weight", $"must be positive and finite (0 for the default {defaults.NoiseRegularizationWeight:G}), got {r.NoiseRegularizationWeight}.");
+        else if (r.NoiseRegularizationWeight > 0 && !r.OptimizeNoise)
+            _errors.Add("noise_regularization_weight", "weighs the noise maps' regulariser, but optimize_noise is not set: set it, or leave the weight 0.");
+        if (r.ProgressIntervalSteps < 0) _errors.Add("progress_interval_steps", $"must not be negative (0 for every step), got {r.ProgressIntervalSteps}.");
+        if (r.ReconstructionIntervalSteps < 0)
+            _errors.Add("reconstruction_interval_steps", $"must not be negative (0 for the service's {options.ProjectionReconstructionIntervalSteps}), got {r.ReconstructionIntervalSteps}.");
+        _errors.ThrowIfAny();
+        var projection = defaults with
+        {
+            LatentSpace = space,
+            NumSteps = r.NumSteps > 0 ? r.NumSteps : options.ProjectionDefaultSteps,
+            InitialLearningRate = r.InitialLearningRate > 0 ? r.InitialLearningRate : defaults.InitialLearningRate,
+            OptimizeNoise = r.OptimizeNoise,
+            NoiseRegularizationWeight = r.NoiseRegularizationWeight > 0 ? r.NoiseRegularizationWeight : defaults.NoiseRegularizationWeight,
+            Seed = r.Seed,
+            // Reconstructions travel as PNGs: none for images PNG cannot hold.
+            ReconstructionInterval = !PngImages.CanEncode(config.ImgChannels) ? 0
+                : r.ReconstructionIntervalSteps > 0 ? r.ReconstructionIntervalSteps : options.ProjectionReconstructionIntervalSteps,
+        };
+        return (target!, projection, Math.Max(1, r.ProgressIntervalSteps));
+    }
+
     /// <summary>The conv layers that add noise, in synthesis order (the stored noise_const maps' layers).</summary>
     public static IEnumerable<string> NoiseLayers(GeneratorConfig config) =>
         config.ParameterShapes().Select(p => p.Name).Where(n => n.EndsWith(".noise_const", StringComparison.Ordinal)).Select(n => n[..^".noise_const".Length]);
@@ -109,6 +152,12 @@ internal sealed class LatentChecks(GeneratorConfig config, GeneratorServiceOptio
                 _errors.Add(field, $"{(int)mode} is not a NoiseMode: use NOISE_MODE_CONST, NOISE_MODE_RANDOM or NOISE_MODE_NONE.");
                 return StyleGan.NoiseMode.Const;
         }
+    }
+
+    private T Invalid<T>(string field, string description, T fallback)
+    {
+        _errors.Add(field, description);
+        return fallback;
     }
 
     private static string Expected(long[] shape, string expected) => $"{TensorCodec.ShapeText(shape)} does not fit this generator: expected {expected}.";

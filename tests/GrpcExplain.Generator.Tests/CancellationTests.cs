@@ -7,8 +7,9 @@ using GrpcExplain.StyleGan.Tests.Generator;
 namespace GrpcExplain.Generator.Tests;
 
 /// <summary>
-/// A call that is cancelled, or whose deadline passes, stops computing at the next slice and frees
-/// the generator for the next call; a call waiting its turn gives up at its deadline.
+/// A call that is cancelled, or whose deadline passes, stops computing at the next slice (a
+/// projection: at the next step) and frees the generator for the next call; a call waiting its turn
+/// gives up at its deadline.
 /// </summary>
 public class CancellationTests
 {
@@ -70,6 +71,44 @@ public class CancellationTests
 
         await cancel.CancelAsync();
         await Assert.ThrowsAsync<RpcException>(() => busy.ResponseAsync);
+        await AssertTheGeneratorIsFree(server);
+    }
+
+    private static ProjectRequest LongProjection() => new() { Image = new Image { Tensor = new float[64 * 64].ToTensor(1, 64, 64) }, NumSteps = 10_000 };
+
+    [Fact]
+    public async Task ACancelledProjectStopsBetweenSteps()
+    {
+        await using var server = await StartAsync();
+        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        using var call = server.Client.Project(LongProjection(), cancellationToken: cancel.Token);
+        for (int i = 1; i <= 3; i++)
+        {
+            Assert.True(await call.ResponseStream.MoveNext(Ct));
+            Assert.Equal(i, call.ResponseStream.Current.Progress.Step);
+        }
+        await cancel.CancelAsync();
+        var e = await Assert.ThrowsAsync<RpcException>(async () => { while (await call.ResponseStream.MoveNext(CancellationToken.None)) { } });
+        Assert.Equal(StatusCode.Cancelled, e.StatusCode);
+
+        await WaitUntil(() => server.Log.Any(l => l.Contains("Project stopped after", StringComparison.Ordinal) && l.Contains("of 10000 steps", StringComparison.Ordinal)));
+        long stoppedAt = server.Model.SamplesComputed;
+        Assert.InRange(stoppedAt, 3, 9_999);
+        await Task.Delay(200, Ct);
+        Assert.Equal(stoppedAt, server.Model.SamplesComputed);
+        await AssertTheGeneratorIsFree(server);
+    }
+
+    [Fact]
+    public async Task AProjectPastItsDeadlineStopsBetweenSteps()
+    {
+        await using var server = await StartAsync();
+        using var call = server.Client.Project(LongProjection(), deadline: DateTime.UtcNow.AddMilliseconds(500), cancellationToken: Ct);
+        int progress = 0;
+        var e = await Assert.ThrowsAsync<RpcException>(async () => { while (await call.ResponseStream.MoveNext(Ct)) progress++; });
+        Assert.Equal(StatusCode.DeadlineExceeded, e.StatusCode);
+        await WaitUntil(() => server.Log.Any(l => l.Contains("Project stopped after", StringComparison.Ordinal)));
+        Assert.InRange(server.Model.SamplesComputed, progress, 9_999);
         await AssertTheGeneratorIsFree(server);
     }
 

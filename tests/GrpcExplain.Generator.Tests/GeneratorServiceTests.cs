@@ -184,15 +184,6 @@ public class GeneratorServiceTests(Grey32Server grey32) : IClassFixture<Grey32Se
     }
 
     [Fact]
-    public async Task ProjectIsDefinedButAnswersUnimplemented()
-    {
-        using var call = Client.Project(new ProjectRequest(), cancellationToken: Ct);
-        var e = await Assert.ThrowsAsync<RpcException>(() => call.ResponseStream.MoveNext(Ct));
-        Assert.Equal(StatusCode.Unimplemented, e.StatusCode);
-        Assert.Contains("not implemented yet", e.Status.Detail, StringComparison.Ordinal);
-    }
-
-    [Fact]
     public async Task LogsSayWhatWasAskedButNoValues()
     {
         var ws = Case("inputs.wplus");
