@@ -69,6 +69,7 @@ internal static class GeneratorCommand
             : configs.Select(r => ($"random {r}x{r}", BenchGenerators.RandomWeights(BenchGenerators.Config(r)))).ToList();
         foreach (var (label, weights) in generators)
         {
+            var ours = new List<Dictionary<string, object>>();
             var c = weights.Config;
             Console.WriteLine($"{label}: {c.ImgResolution}x{c.ImgResolution}x{c.ImgChannels}, channel_base {c.ChannelBase}, channel_max {c.ChannelMax}, w_dim {c.WDim}, noise {noise}");
             foreach (var backendName in backends)
@@ -78,12 +79,22 @@ internal static class GeneratorCommand
                 foreach (int n in batches)
                 {
                     var z = Normal(new Random(n), n * c.ZDim);
-                    double ms = MedianMs(() => g.Synthesize(g.Map(z, n), n, noise), repeat);
-                    rows.Add(Row(c, n, backend.Name, ms, backend.Device));
-                    Console.WriteLine($"  {backend.Name,-10} batch {n}: {ms / n,9:F2} ms per image, {1000 * n / ms,8:F1} images/s   ({backend.Device})");
+                    var meter = new QuietMeter();
+                    var (ms, min, count) = TimeCalls(() => g.Synthesize(g.Map(z, n), n, noise), repeat);
+                    var others = meter.OthersBusyFraction();
+                    var row = Row(c, n, backend.Name, backend.Device, noise, ms, min, count);
+                    if (others is { } o) row["others_busy"] = Math.Round(o, 3);
+                    ours.Add(row);
+                    Console.WriteLine($"  {backend.Name,-10} batch {n}: {ms / n,9:F2} ms per image, {1000 * n / ms,8:F1} images/s   ({backend.Device}; others {(others is null ? "n/a" : $"{others * 100:F0}%")} busy)");
                 }
             }
-            if (torch) rows.AddRange(TorchBaseline.Run(weights, batches, repeat, noise));
+            rows.AddRange(ours);
+            if (torch)
+            {
+                var baseline = TorchBaseline.Run(weights, batches, repeat, noise).ToList();
+                rows.AddRange(baseline);
+                CompareWithTorch(ours, baseline);
+            }
         }
         if (json is not null)
         {
@@ -95,15 +106,37 @@ internal static class GeneratorCommand
 
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 
-    private static Dictionary<string, object> Row(GeneratorConfig c, int batch, string backend, double ms, string device) => new()
+    private static Dictionary<string, object> Row(GeneratorConfig c, int batch, string backend, string device, NoiseMode noise, double ms, double min, int count) => new()
     {
-        ["resolution"] = c.ImgResolution, ["channels"] = c.ImgChannels, ["channel_base"] = c.ChannelBase, ["channel_max"] = c.ChannelMax,
-        ["batch"] = batch, ["backend"] = backend, ["device"] = device,
+        ["implementation"] = "ours", ["resolution"] = c.ImgResolution, ["channels"] = c.ImgChannels, ["channel_base"] = c.ChannelBase,
+        ["channel_max"] = c.ChannelMax, ["w_dim"] = c.WDim, ["batch"] = batch, ["backend"] = backend, ["device"] = device,
+        ["noise_mode"] = noise.ToString().ToLowerInvariant(),
         ["ms_per_image"] = Math.Round(ms / batch, 3), ["images_per_second"] = Math.Round(1000 * batch / ms, 2),
+        ["median_ms"] = Math.Round(ms, 3), ["min_ms"] = Math.Round(min, 3), ["repeat"] = count,
     };
 
-    /// <summary>One warm-up, then the median of the timed calls (long calls: at most 3).</summary>
-    internal static double MedianMs(Action call, int repeat)
+    /// <summary>
+    /// Per batch, each of our rows against the faster PyTorch path of the same run; the ratio (PyTorch ms per
+    /// image / ours, above 1: we are faster) goes into our row as speedup_vs_pytorch, with the path it beat.
+    /// </summary>
+    private static void CompareWithTorch(List<Dictionary<string, object>> ours, List<Dictionary<string, object>> baseline)
+    {
+        static double Ms(Dictionary<string, object> row) => row["ms_per_image"] is JsonElement e ? e.GetDouble() : Convert.ToDouble(row["ms_per_image"], CultureInfo.InvariantCulture);
+        static int Batch(Dictionary<string, object> row) => row["batch"] is JsonElement e ? e.GetInt32() : (int)row["batch"];
+        foreach (var row in ours)
+        {
+            var best = baseline.Where(t => Batch(t) == Batch(row)).MinBy(Ms);
+            if (best is null) continue;
+            double ratio = Ms(best) / Ms(row);
+            string path = best["implementation"].ToString()!;
+            row["speedup_vs_pytorch"] = Math.Round(ratio, 3);
+            row["pytorch_best"] = path;
+            Console.WriteLine($"  {row["backend"],-10} batch {Batch(row)}: {Ms(row),9:F2} ms per image vs {path} {Ms(best):F2}: {ratio:F2}x");
+        }
+    }
+
+    /// <summary>One warm-up, then the median and minimum of the timed calls (long calls: at most 3), and how many.</summary>
+    internal static (double Median, double Min, int Count) TimeCalls(Action call, int repeat)
     {
         var sw = Stopwatch.StartNew();
         call();
@@ -116,7 +149,7 @@ internal static class GeneratorCommand
             times.Add(sw.Elapsed.TotalMilliseconds);
         }
         times.Sort();
-        return times[times.Count / 2];
+        return (times[times.Count / 2], times[0], times.Count);
     }
 
     internal static float[] Normal(Random rng, int count) =>
