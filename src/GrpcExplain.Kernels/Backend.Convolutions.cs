@@ -41,8 +41,19 @@ public abstract partial class Backend
             ConvForwardCore(x, weight, y, new ConvGeometry(1, k / 2), styles, d, epilogue);
             return;
         }
-        using var t = AllocateCore(new Shape(n, outC, 2 * h + 1, 2 * w + 1));
-        ConvBackwardDataCore(x, weight, t, UpGeometry, styles, d);
+        UpConvolutionCore(x, weight, y, styles, d, epilogue);
+    }
+
+    /// <summary>
+    /// y = bias_act(FIR(convᵀ(x·inScale, W)·outScale)): the 2x-upsampling convolution as NVIDIA computes
+    /// it, the stride-2 transposed convolution onto a (2H+1)² map and then the [1,3,3,1] filter with
+    /// padding 1 and gain 4. A backend may fuse the steps (the CPU backend filters the phases directly).
+    /// </summary>
+    internal virtual void UpConvolutionCore(Tensor x, Tensor weight, Tensor y, Tensor? inScale, Tensor? outScale, ConvEpilogue? epilogue)
+    {
+        var (n, _, h, w) = x.Shape.Nchw;
+        using var t = AllocateCore(new Shape(n, weight.Shape[0], 2 * h + 1, 2 * w + 1));
+        ConvBackwardDataCore(x, weight, t, UpGeometry, inScale, outScale);
         Upfirdn2dForwardCore(t, y, ModulatedConv2dParams.UpFilter, epilogue);
     }
 
@@ -75,7 +86,7 @@ public abstract partial class Backend
     }
 
     /// <summary>The stride-2 convolution whose backward-data pass is the upsampling transposed convolution.</summary>
-    private static readonly ConvGeometry UpGeometry = new(Stride: 2, Padding: 0, WeightTransposed: true);
+    internal static readonly ConvGeometry UpGeometry = new(Stride: 2, Padding: 0, WeightTransposed: true);
 
     // Primitives ---------------------------------------------------------------------------------
     // Scales are optional [N, channels] tensors multiplying an operand per sample and channel.

@@ -38,8 +38,9 @@ public sealed unsafe partial class CpuBackend
     /// pass's output grid (n, a, b), read from the shifted input when the plan has one (at its row pitch,
     /// junk columns not stored) or gathered at <paramref name="stride"/>, placed at (placement·a + ry, placement·b + rx).
     /// </summary>
+    /// With <paramref name="passOutputs"/>, pass i is stored instead densely into passOutputs[i] [n, co, Ga, Gb].
     private void RunPasses(ConvPlan plan, Tensor src, Tensor weight, Tensor dst, Tensor? inScale, Tensor? outScale, int stride, int placement, float gain,
-        ConvEpilogue? epilogue)
+        ConvEpilogue? epilogue, Tensor[]? passOutputs = null)
     {
         var (n, ci, h, w) = src.Shape.Nchw;
         var (_, co, oh, ow) = dst.Shape.Nchw;
@@ -54,7 +55,7 @@ public sealed unsafe partial class CpuBackend
                 var pass = plan.Passes[i];
                 products[i] = new(co, n * pass.Ga * pass.Gb, pass.Depth, PackedA(pass, ro, weight, co, gain),
                     new GatherB(P(src), ci, h, w, stride, Pin(pass.Channel), Pin(pass.OffY), Pin(pass.OffX), pass.Ga, pass.Gb, P(inScale)),
-                    new ConvStore(P(dst), co, oh, ow, placement, pass.Ry, pass.Rx, pass.Ga, pass.Gb, P(outScale), storedB: pass.Gb, e));
+                    Store(pass, i, pass.Gb));
             }
             Gemm.RunMany(this, products);
             return;
@@ -66,9 +67,14 @@ public sealed unsafe partial class CpuBackend
             var pass = plan.Passes[i];
             shiftedProducts[i] = new(co, n * pass.Ga * layout.Pitch, pass.Depth, PackedA(pass, ro, weight, co, gain),
                 new ShiftedB(shifted.Pointer, layout.SamplePitch, pass.Ga * layout.Pitch, Pin(pass.Shifted!)),
-                new ConvStore(P(dst), co, oh, ow, placement, pass.Ry, pass.Rx, pass.Ga, layout.Pitch, P(outScale), storedB: pass.Gb, e));
+                Store(pass, i, layout.Pitch));
         }
         Gemm.RunMany(this, shiftedProducts);
+
+        // Columns of pass i walk a Ga x gridWidth grid; only the first Gb of each row are stored.
+        ConvStore Store(ConvPass pass, int i, int gridWidth) => passOutputs is null
+            ? new ConvStore(P(dst), co, oh, ow, placement, pass.Ry, pass.Rx, pass.Ga, gridWidth, P(outScale), storedB: pass.Gb, e)
+            : new ConvStore(P(passOutputs[i]), co, pass.Ga, pass.Gb, 1, 0, 0, pass.Ga, gridWidth, P(outScale), storedB: pass.Gb, e);
     }
 
     /// <summary>A pass's weight, packed once per weight version (a phase no tap reaches has depth 0).</summary>
