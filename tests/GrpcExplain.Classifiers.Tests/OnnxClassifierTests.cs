@@ -120,6 +120,33 @@ public class OnnxClassifierTests
         using var auto = OnnxModel.Load(Path.Combine(Fixtures.Repository, "tiny_cnn", "1", "model.onnx"), new OnnxOptions(), 8, NullLogger.Instance);
         Assert.Equal("CPU", auto.ExecutionProvider);
     }
+
+    /// <summary>
+    /// Built with -p:OnnxRuntimeGpu=true: the CUDA provider exists, so auto mode runs on CUDA where a
+    /// device answers and falls back to the CPU (with the same probabilities) where none does.
+    /// </summary>
+    [Fact]
+    public void GpuBuildRunsOnCudaOrFallsBackToCpu()
+    {
+        if (!Microsoft.ML.OnnxRuntime.OrtEnv.Instance().GetAvailableProviders().Contains("CUDAExecutionProvider"))
+        {
+            Assert.Skip("This ONNX Runtime build has no CUDA execution provider (build with -p:OnnxRuntimeGpu=true).");
+        }
+        var path = Path.Combine(Fixtures.Repository, "tiny_cnn", "1", "model.onnx");
+        using var cpu = OnnxModel.Load(path, new OnnxOptions { ExecutionProvider = ExecutionProvider.Cpu }, 8, NullLogger.Instance);
+        using var auto = OnnxModel.Load(path, new OnnxOptions(), 8, NullLogger.Instance);
+        Assert.True(auto.ExecutionProvider is "CUDA" or "CPU", auto.ExecutionProvider);
+        if (auto.ExecutionProvider == "CPU")
+        {
+            var e = Assert.Throws<InvalidOperationException>(() => OnnxModel.Load(path, new OnnxOptions { ExecutionProvider = ExecutionProvider.Cuda }, 8, NullLogger.Instance));
+            Assert.Contains("did not start", e.Message, StringComparison.Ordinal);
+        }
+        var outputs = cpu.Outputs.Select(o => o.Name).ToArray();
+        var want = cpu.Run([Image(2)], outputs, TestContext.Current.CancellationToken);
+        var got = auto.Run([Image(2)], outputs, TestContext.Current.CancellationToken);
+        for (int i = 0; i < want.Count; i++)
+            Assert.Equal(want[i].Floats, got[i].Floats, (a, b) => Math.Abs(a - b) <= 1e-4f);
+    }
 }
 
 internal sealed class SpecComparer : IEqualityComparer<TensorSpec>
