@@ -1,4 +1,5 @@
 using System.CommandLine;
+using GrpcExplain.Cli.Serve;
 using GrpcExplain.Cli.Synthesize;
 
 namespace GrpcExplain.Cli;
@@ -19,6 +20,7 @@ public static class CliApp
         var root = new RootCommand("Counterfactual explanations for medical-imaging classifiers with StyleGAN2.")
         {
             SynthesizeCommand.Create(stdout, stderr, interactive, cancellation),
+            ServeCommand.Create(stdout, stderr, cancellation),
         };
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)

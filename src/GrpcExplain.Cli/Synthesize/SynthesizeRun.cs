@@ -8,6 +8,9 @@ using GrpcExplain.StyleGan.Weights;
 
 namespace GrpcExplain.Cli.Synthesize;
 
+// Inside the namespace, so that it wins over GrpcExplain.Generator (the service host, referenced for grpcexplain serve).
+using Generator = GrpcExplain.StyleGan.Generator;
+
 /// <summary>
 /// Runs a checked <see cref="SynthesizeRequest"/>: loads the generator, maps and synthesizes batch by
 /// batch, and streams images.npy, the PNGs and the grid into the output folder. Every file is written
