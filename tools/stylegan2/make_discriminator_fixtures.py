@@ -3,8 +3,9 @@
 
 A small 'resnet' discriminator (tools/stylegan2/discriminator_reference.py, NVIDIA's
 stylegan2-ada-pytorch Discriminator) with random weights (every bias random, so a dropped term
-shows; a conv_clamp that some activations reach) and a batch of 8 images (two minibatch-stddev
-groups of 4). It stores:
+shows) and a batch of images: discriminator32 (grey, a conv_clamp that some activations reach, 8
+images in two minibatch-stddev groups of 4) and discriminator16 (RGB, no clamp, 6 images in three
+groups of 2, two stddev features). Each stores:
 
 - logits: the float32 forward, and logits64 in float64;
 - d_img and d.<param>: float64 autograd gradients of L = sum(logits * r) for a fixed random r;
@@ -16,7 +17,7 @@ groups of 4). It stores:
 
 Run once with Debian's python3-torch:
     /usr/bin/python3 tools/stylegan2/make_discriminator_fixtures.py
-It writes tests/GrpcExplain.StyleGan.Tests/Fixtures/discriminator32/{discriminator.safetensors,
+It writes tests/GrpcExplain.StyleGan.Tests/Fixtures/<name>/{discriminator.safetensors,
 cases.safetensors, cases.json} (small; committed).
 """
 import copy
@@ -33,7 +34,6 @@ from discriminator_reference import Discriminator  # noqa: E402
 from weights import load_safetensors, save_safetensors  # noqa: E402
 
 OUT_ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "GrpcExplain.StyleGan.Tests", "Fixtures")
-N = 8
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,10 @@ class DiscriminatorConfig:
 
 FIXTURES = [
     # 32x32 grey; channels 4 (b32), 8 (b16), 16 (b8 and b4); a clamp that a few activations reach.
-    ("discriminator32", DiscriminatorConfig(img_resolution=32, img_channels=1, channel_base=128, channel_max=16, conv_clamp=2.5), 11),
+    ("discriminator32", DiscriminatorConfig(img_resolution=32, img_channels=1, channel_base=128, channel_max=16, conv_clamp=2.5), 8, 11),
+    # 16x16 RGB; channels 4 (b16), 8 (b8 and b4); mbstd over groups of 2 with 2 features (4 channels each).
+    ("discriminator16", DiscriminatorConfig(img_resolution=16, img_channels=3, channel_base=64, channel_max=8, conv_clamp=None,
+                                            mbstd_group_size=2, mbstd_num_channels=2), 6, 12),
 ]
 
 
@@ -105,7 +108,7 @@ def max_rel_error(approx, exact):
     return max(float((a.double() - e).abs().max()) for a, e in zip(approx, exact)) / scale
 
 
-def make(name, cfg, seed):
+def make(name, cfg, N, seed):
     out_dir = os.path.join(OUT_ROOT, name)
     os.makedirs(out_dir, exist_ok=True)
     gen = torch.Generator().manual_seed(seed)
@@ -160,7 +163,7 @@ def make(name, cfg, seed):
 
     def count(_m, _i, out):
         nonlocal clamped, total
-        clamped += int((out.abs() >= cfg.conv_clamp * 0.7071 - 1e-6).sum()) if cfg.conv_clamp else 0
+        clamped += int((out.abs() >= cfg.conv_clamp * math.sqrt(0.5) - 1e-6).sum()) if cfg.conv_clamp else 0
         total += out.numel()
     hooks = [m.register_forward_hook(count) for n_, m in D.named_modules() if n_.endswith(("conv0", "conv1", "fromrgb", "b4.conv"))]
     with torch.no_grad():
@@ -199,8 +202,8 @@ def make(name, cfg, seed):
 
 
 def main():
-    for name, cfg, seed in FIXTURES:
-        make(name, cfg, seed)
+    for name, cfg, n, seed in FIXTURES:
+        make(name, cfg, n, seed)
 
 
 if __name__ == "__main__":

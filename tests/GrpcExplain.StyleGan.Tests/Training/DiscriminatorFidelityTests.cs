@@ -7,17 +7,18 @@ namespace GrpcExplain.StyleGan.Tests.Training;
 /// The discriminator against NVIDIA's, as tools/stylegan2/discriminator_reference.py computes it: the
 /// logits against PyTorch's float32 forward (1e-3 absolute), and the gradients of L = Σ logits·r with
 /// respect to the images and every parameter against float64 autograd (1e-3 of the largest element),
-/// on every backend (the fixture is small enough for ILGPU's CPU emulator).
+/// on every backend (ILGPU's CPU emulator on the 16x16 fixture).
 /// </summary>
 public sealed class DiscriminatorFidelityTests(DiscriminatorCache discriminators) : IClassFixture<DiscriminatorCache>
 {
-    public static TheoryData<string> AllBackends => DiscriminatorCache.Backends(emulator: true);
+    public static TheoryData<string, string> Rows => DiscriminatorCache.Rows(emulator: true);
 
-    [Theory, MemberData(nameof(AllBackends))]
-    public void ForwardAndBackwardMatchPyTorch(string backend)
+    [Theory, MemberData(nameof(Rows))]
+    public void ForwardAndBackwardMatchPyTorch(string fixture, string backend)
     {
-        var f = DiscriminatorFixture.Get();
-        var d = discriminators.Get(backend);
+        var f = DiscriminatorFixture.Get(fixture);
+        var d = discriminators.Get(fixture, backend);
+        backend = $"{fixture} on {backend}";
         using var pass = d.Record(f["inputs.img"], f.Batch);
         Compare.Report(backend, "logits, max error", Compare.AssertClose($"{backend}: logits", f["logits"], pass.Logits, Compare.ForwardTolerance));
         Compare.AssertClose($"{backend}: logits against float64", f["logits64"], pass.Logits, Compare.ForwardTolerance);
@@ -31,8 +32,8 @@ public sealed class DiscriminatorFidelityTests(DiscriminatorCache discriminators
     [Fact]
     public void ForwardWithoutTapeGivesTheRecordedLogits()
     {
-        var f = DiscriminatorFixture.Get();
-        var d = discriminators.Get(FidelityBackends.Selected[0]);
+        var f = DiscriminatorFixture.Get(DiscriminatorFixture.Grey32);
+        var d = discriminators.Get(f.Name, FidelityBackends.Selected[0]);
         using var pass = d.Record(f["inputs.img"], f.Batch);
         Assert.Equal(pass.Logits, d.Forward(f["inputs.img"], f.Batch));
         var onlyImages = pass.Backward(f["inputs.r"], parameters: false);

@@ -14,13 +14,14 @@ public sealed class R1RegularizationTests(DiscriminatorCache discriminators) : I
 {
     private const double HvpTolerance = 2e-2;
 
-    public static TheoryData<string> CpuBackends => DiscriminatorCache.Backends(emulator: false);
+    public static TheoryData<string, string> Rows => DiscriminatorCache.Rows(emulator: false);
 
-    [Theory, MemberData(nameof(CpuBackends))]
-    public void FiniteDifferenceHvpMatchesDoubleBackward(string backend)
+    [Theory, MemberData(nameof(Rows))]
+    public void FiniteDifferenceHvpMatchesDoubleBackward(string fixture, string backend)
     {
-        var f = DiscriminatorFixture.Get();
-        var d = discriminators.Get(backend);
+        var f = DiscriminatorFixture.Get(fixture);
+        var d = discriminators.Get(fixture, backend);
+        backend = $"{fixture} on {backend}";
         var r1 = R1Regularization.Compute(d, f["inputs.img"], f.Batch);
 
         Compare.AssertGradient($"{backend}: R1 penalty per sample", f["r1_penalty"], r1.Penalty);
@@ -40,8 +41,8 @@ public sealed class R1RegularizationTests(DiscriminatorCache discriminators) : I
     [Fact]
     public void TooLargeAStepCrossesKinksAndSaysSo()
     {
-        var f = DiscriminatorFixture.Get();
-        var r1 = R1Regularization.Compute(discriminators.Get(Fidelity.FidelityBackends.Selected[0]), f["inputs.img"], f.Batch, relativeStep: 1e-2);
+        var f = DiscriminatorFixture.Get(DiscriminatorFixture.Grey32);
+        var r1 = R1Regularization.Compute(discriminators.Get(f.Name, Fidelity.FidelityBackends.Selected[0]), f["inputs.img"], f.Batch, relativeStep: 1e-2);
         Assert.True(r1.KinkCrossings > 0, "a step of 1% of |x| should move some activations across their kink");
     }
 }
