@@ -12,16 +12,26 @@ public sealed partial class CpuBackend
     /// <summary>A zero-filled, pinned array of this length.</summary>
     internal float[] Rent(int length)
     {
+        var a = RentUninitialized(length, out bool fresh);
+        if (!fresh) Array.Clear(a);
+        return a;
+    }
+
+    /// <summary>A pinned array of this length with whatever it held: for buffers every element of which is written.</summary>
+    internal float[] RentUninitialized(int length) => RentUninitialized(length, out _);
+
+    private float[] RentUninitialized(int length, out bool fresh)
+    {
         lock (_pool)
         {
             if (_pool.TryGetValue(length, out var stack) && stack.Count > 0)
             {
                 _pooledFloats -= length;
-                var a = stack.Pop();
-                Array.Clear(a);
-                return a;
+                fresh = false;
+                return stack.Pop();
             }
         }
+        fresh = true;
         return GC.AllocateArray<float>(length, pinned: true);
     }
 

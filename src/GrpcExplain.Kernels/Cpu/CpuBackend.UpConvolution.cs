@@ -26,7 +26,12 @@ public sealed unsafe partial class CpuBackend
         var planes = new Tensor[4];
         try
         {
-            for (int i = 0; i < 4; i++) planes[i] = AllocateCore(new Shape(n, co, plan.Passes[i].Ga, plan.Passes[i].Gb));
+            // Every element of a phase plane is stored by its GEMM (zeros for a phase no tap reaches).
+            for (int i = 0; i < 4; i++)
+            {
+                var shape = new Shape(n, co, plan.Passes[i].Ga, plan.Passes[i].Gb);
+                planes[i] = new CpuTensor(this, shape, RentUninitialized(shape.Length));
+            }
             RunPasses(plan, x, weight, y, inScale, outScale, stride: 1, placement: 2, UpGeometry.Gain, null, planes);
             var byPhase = new Tensor[2, 2];
             foreach (var (pass, plane) in plan.Passes.Zip(planes)) byPhase[pass.Ry, pass.Rx] = plane;

@@ -20,18 +20,27 @@ internal sealed unsafe class ShiftedInput : IDisposable
     {
         _cpu = cpu;
         var (n, c, h, w) = src.Shape.Nchw;
-        // Junk columns of the last rows read up to a pitch past the last plane.
-        _data = cpu.Rent(n * layout.SamplePitch + layout.Pitch + Gemm.NR);
+        // Junk columns of the last rows read up to a pitch past the last plane. Only the borders and
+        // that slack are zeroed: the interior is written below.
+        int length = n * layout.SamplePitch + layout.Pitch + Gemm.NR;
+        _data = cpu.RentUninitialized(length);
+        Array.Clear(_data, n * layout.SamplePitch, length - n * layout.SamplePitch);
         float[] x = CpuBackend.D(src);
         float[]? s = CpuBackend.DOrNull(scale);
         var data = _data;
         cpu.For(n * c, plane =>
         {
             float sc = s is null ? 1f : s[plane];
+            var padded = data.AsSpan(plane * layout.Height * layout.Pitch, layout.Height * layout.Pitch);
+            padded[..(layout.PadTop * layout.Pitch)].Clear();
+            padded[((layout.PadTop + h) * layout.Pitch)..].Clear();
             for (int r = 0; r < h; r++)
             {
                 var from = x.AsSpan((plane * h + r) * w, w);
-                var to = data.AsSpan((plane * layout.Height + layout.PadTop + r) * layout.Pitch + layout.PadLeft, w);
+                var row = padded.Slice((layout.PadTop + r) * layout.Pitch, layout.Pitch);
+                row[..layout.PadLeft].Clear();
+                row[(layout.PadLeft + w)..].Clear();
+                var to = row.Slice(layout.PadLeft, w);
                 for (int i = 0; i < w; i++) to[i] = from[i] * sc;
             }
         }, (long)h * w);
