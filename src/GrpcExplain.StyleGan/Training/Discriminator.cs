@@ -90,6 +90,62 @@ public sealed class Discriminator : IDisposable
             return (sink?.Tensors.ToDictionary(p => p.Key, p => Backend.Download(p.Value)), images ? Backend.Download(dx) : null);
     }
 
+    /// <summary>
+    /// g = ∇ₓ Σₙ D(xₙ) and the exact ∇θ ½‖g‖², as double backward computes it (leaky ReLU's second
+    /// derivative 0): forward-over-reverse. ½‖g‖² = J(θ) = g·∇ₓS with g held fixed, the derivative of
+    /// S along g, which a tangent pass computes with the recorded activation pattern; its gradient is a
+    /// backward pass whose weight gradients correlate the ordinary backward signal with the tangents
+    /// instead of the activations, plus, because mbstd is not linear, the ordinary backward from its
+    /// curvature term into the blocks below it.
+    /// </summary>
+    internal (float[] G, Dictionary<string, float[]> Gradient) R1Exact(float[] images, int n)
+    {
+        var ones = Enumerable.Repeat(1f, n).ToArray();
+        using var pass = Record(images, n);
+        var g = pass.Backward(ones, parameters: false, images: true).Images!;
+        using var tape = new Tape();
+        var (saved, epilogue) = (pass.Saved, pass.Epilogue);
+        var tImg = tape.Keep(Backend.Upload(g, new Shape(n, Config.ImgChannels, Config.ImgResolution, Config.ImgResolution)));
+        Tensor? t = null;
+        var tangents = new List<DiscriminatorBlock.TangentSaved>();
+        for (int i = 0; i < _blocks.Count; i++)
+        {
+            tangents.Add(_blocks[i].Tangent(saved[i], t, tImg, tape));
+            t = tangents[^1].Out;
+        }
+        var tEpilogue = _b4.Tangent(epilogue, t!, tape);
+
+        using var viaTangent = new GradientSink(Backend);
+        using var viaCurvature = new GradientSink(Backend);
+        var (delta, curvature) = _b4.TangentBackward(epilogue, tEpilogue, ones, viaTangent);
+        for (int i = _blocks.Count - 1; i >= 0; i--)
+        {
+            var dIn = _blocks[i].Backward(saved[i], delta, viaTangent, needDx: i > 0, tangents[i]);
+            delta.Dispose();
+            delta = dIn!;
+            if (curvature is null) continue;
+            var cIn = _blocks[i].Backward(saved[i], curvature, viaCurvature, needDx: i > 0);
+            curvature.Dispose();
+            curvature = cIn;
+        }
+        delta?.Dispose();
+        curvature?.Dispose();
+
+        var gradient = new Dictionary<string, float[]>();
+        foreach (var (name, shape) in Config.ParameterShapes())
+        {
+            var sum = new float[HostTensor.Count(shape)];
+            foreach (var sink in new[] { viaTangent, viaCurvature })
+                if (sink.Tensors.TryGetValue(name, out var part))
+                {
+                    var h = Backend.Download(part);
+                    for (int j = 0; j < sum.Length; j++) sum[j] += h[j];
+                }
+            gradient[name] = sum;
+        }
+        return (g, gradient);
+    }
+
     /// <summary>The current parameters (after optimiser steps), to save or to hand to another backend.</summary>
     public DiscriminatorWeights ToWeights() =>
         DiscriminatorWeights.FromTensors(Config, Config.ParameterShapes().ToDictionary(p => p.Name, p => new HostTensor(p.Shape, Backend.Download(_parameters[p.Name]))));
@@ -132,6 +188,8 @@ public sealed class DiscriminatorPass : IDisposable
     public float[] Logits { get; }
 
     internal Tape Tape => _tape;
+    internal List<DiscriminatorBlock.Saved> Saved => _saved;
+    internal DiscriminatorEpilogue.Saved Epilogue => _epilogue;
 
     /// <summary>
     /// From dL/d(logits) [N]: the gradient of every parameter (by NVIDIA's name, unscaled as stored) and
@@ -180,16 +238,35 @@ internal sealed class DiscriminatorBlock
         return new Saved(fromrgb, conv0, conv1, skip, output);
     }
 
-    /// <summary>dL/d(block input): x's for inner blocks, the image's for the top block (null there unless <paramref name="needDx"/>).</summary>
-    public Tensor? Backward(Saved s, Tensor dOut, GradientSink? sink, bool needDx)
+    /// <summary>
+    /// dL/d(block input): x's for inner blocks, the image's for the top block (null there unless
+    /// <paramref name="needDx"/>). With <paramref name="tangent"/>, weight gradients against the tangent pass.
+    /// </summary>
+    public Tensor? Backward(Saved s, Tensor dOut, GradientSink? sink, bool needDx, TangentSaved? tangent = null)
     {
         bool needDxInner = needDx || _fromrgb is not null;
-        var dx = _skip.Backward(s.Skip, dOut, sink, needDxInner);
-        using (var dh = _conv1.Backward(s.Conv1, dOut, sink, needDx: true)!)
-        using (var dxConv = _conv0.Backward(s.Conv0, dh, sink, needDxInner))
+        var dx = _skip.Backward(s.Skip, dOut, sink, needDxInner, tangent?.Skip);
+        using (var dh = _conv1.Backward(s.Conv1, dOut, sink, needDx: true, tangent?.Conv1)!)
+        using (var dxConv = _conv0.Backward(s.Conv0, dh, sink, needDxInner, tangent?.Conv0))
             if (dx is not null) _b.AddForward(dx, dxConv!, dx);
         if (_fromrgb is null) return dx;
-        using (dx) return _fromrgb.Backward(s.FromRgb!, dx!, sink, needDx);
+        using (dx) return _fromrgb.Backward(s.FromRgb!, dx!, sink, needDx, tangent?.FromRgb);
+    }
+
+    /// <summary>Each layer's tangent convolution input, and the block's tangent output.</summary>
+    public sealed record TangentSaved(Tensor? FromRgb, Tensor Conv0, Tensor Conv1, Tensor Skip, Tensor Out);
+
+    /// <summary>The block's derivative along t (along the image's tangent at the top block), with the recorded activation pattern.</summary>
+    public TangentSaved Tangent(Saved s, Tensor? t, Tensor tImg, Tape tape)
+    {
+        var fromrgb = _fromrgb?.Tangent(s.FromRgb!, tImg, tape);
+        t = fromrgb?.Out ?? t!;
+        var skip = _skip.Tangent(s.Skip, t, tape);
+        var conv0 = _conv0.Tangent(s.Conv0, t, tape);
+        var conv1 = _conv1.Tangent(s.Conv1, conv0.Out, tape);
+        var output = tape.Keep(_b.Allocate(s.Out.Shape));
+        _b.AddForward(skip.Out, conv1.Out, output);
+        return new TangentSaved(fromrgb?.ConvInput, conv0.ConvInput, conv1.ConvInput, skip.ConvInput, output);
     }
 }
 
@@ -236,6 +313,44 @@ internal sealed class DiscriminatorEpilogue
         if (_mbstdChannels == 0) return dxm;
         using (dxm)
             return _b.Upload(MinibatchStdLayer.Backward(s.XHost, s.X.Shape, _b.Download(dxm), _mbstdGroupSize, _mbstdChannels), s.X.Shape);
+    }
+
+    /// <summary>The tangents the weight gradients of the exact R1 read: mbstd's input (host), conv's, fc's and out's inputs.</summary>
+    public sealed record TangentSaved(float[] XHost, Tensor Conv, Tensor Fc, Tensor Out);
+
+    public TangentSaved Tangent(Saved s, Tensor t, Tape tape)
+    {
+        int n = s.X.Shape[0];
+        var tHost = _b.Download(t);
+        var tm = _mbstdChannels == 0 ? t
+            : tape.Keep(_b.Upload(MinibatchStdLayer.Tangent(s.XHost, tHost, s.X.Shape, _mbstdGroupSize, _mbstdChannels), s.Conv.X.Shape));
+        var conv = _conv.Tangent(s.Conv, tm, tape);
+        var flat = tape.Keep(Reshape(conv.Out, new Shape(n, _channels * 16)));
+        var fc = _fc.Tangent(s.Fc, flat, tape);
+        return new TangentSaved(tHost, conv.ConvInput, flat, fc);
+    }
+
+    /// <summary>
+    /// The exact R1 gradient's backward through the epilogue, dL/d(logits) = 1 as in the tangent pass:
+    /// weight gradients against the tangents into <paramref name="sink"/>; returns the adjoint of the
+    /// tangent at the epilogue's input (the ordinary backward signal, as the pattern is frozen) and the
+    /// adjoint of the recorded input through mbstd's curvature (which the ordinary backward then carries down).
+    /// </summary>
+    public (Tensor Delta, Tensor? Curvature) TangentBackward(Saved s, TangentSaved t, float[] dLogits, GradientSink sink)
+    {
+        int n = s.X.Shape[0];
+        using var dOut = _b.Upload(dLogits, new Shape(n, 1));
+        using var dh = _out.Backward(s.Out, dOut, sink, t.Out);
+        using var dFlat = _fc.Backward(s.Fc, dh, sink, t.Fc);
+        using var dConvOut = Reshape(dFlat, s.Conv.Y.Shape);
+        var dxm = _conv.Backward(s.Conv, dConvOut, sink, needDx: true, t.Conv)!;
+        if (_mbstdChannels == 0) return (dxm, null);
+        using (dxm)
+        {
+            var dm = _b.Download(dxm);
+            return (_b.Upload(MinibatchStdLayer.Backward(s.XHost, s.X.Shape, dm, _mbstdGroupSize, _mbstdChannels), s.X.Shape),
+                _b.Upload(MinibatchStdLayer.SecondOrder(s.XHost, t.XHost, dm, s.X.Shape, _mbstdGroupSize, _mbstdChannels), s.X.Shape));
+        }
     }
 
     /// <summary>x.flatten(1) and back: the backend has no reshaping view, so a host copy of N·C·16 floats.</summary>

@@ -107,21 +107,48 @@ internal sealed class Conv2dLayer
         return new Saved(x, t, y);
     }
 
-    /// <summary>dL/dx (null unless <paramref name="needDx"/>); parameter gradients into <paramref name="sink"/>.</summary>
-    public Tensor? Backward(Saved s, Tensor dy, GradientSink? sink, bool needDx)
+    /// <summary>
+    /// dL/dx (null unless <paramref name="needDx"/>); parameter gradients into <paramref name="sink"/>.
+    /// With <paramref name="tangentConvInput"/> (from <see cref="Tangent"/>), the weight's gradient is
+    /// taken against the tangent instead of the recorded input, and the bias (absent from the tangent) gets none.
+    /// </summary>
+    public Tensor? Backward(Saved s, Tensor dy, GradientSink? sink, bool needDx, Tensor? tangentConvInput = null)
     {
         using var dPre = _act is null ? null : _b.Allocate(dy.Shape);
         if (_act is not null)
-            _b.BiasActivateBackward(s.Y, dy, null, null, dPre, _bias is null ? null : sink?.For($"{Name}.bias", _bias.Shape), null, null, _act);
+            _b.BiasActivateBackward(s.Y, dy, null, null, dPre, _bias is null || tangentConvInput is not null ? null : sink?.For($"{Name}.bias", _bias.Shape), null, null, _act);
         var dConvOut = dPre ?? dy;
         var dWeight = sink?.For($"{Name}.weight", _weight.Shape);
         var dConvIn = needDx ? _b.Allocate(s.ConvInput.Shape) : null;
-        if (dConvIn is not null || dWeight is not null) _b.Conv2dBackward(s.ConvInput, _weight, dConvOut, dConvIn, dWeight, _conv);
+        if (dConvIn is not null || dWeight is not null) _b.Conv2dBackward(tangentConvInput ?? s.ConvInput, _weight, dConvOut, dConvIn, dWeight, _conv);
         if (_fir is null || dConvIn is null) return dConvIn;
         var dx = _b.Allocate(s.X.Shape);
         _b.Upfirdn2dBackward(dConvIn, dx, _fir);
         dConvIn.Dispose();
         return dx;
+    }
+
+    /// <summary>
+    /// The derivative of the recorded forward along t, its activation pattern frozen (as autograd
+    /// differentiates a leaky ReLU: slope 1 or 0.2 by the recorded output's sign, 0 where clamped):
+    /// conv2d_resample(t) without the bias, then the recorded slope and gain. Returns the convolution's
+    /// tangent input (for the weight's gradient) and the tangent output.
+    /// </summary>
+    public (Tensor ConvInput, Tensor Out) Tangent(Saved s, Tensor t, Tape tape)
+    {
+        var tc = t;
+        if (_fir is not null)
+        {
+            tc = tape.Keep(_b.Allocate(s.ConvInput.Shape));
+            _b.Upfirdn2dForward(t, tc, _fir);
+        }
+        var pre = tape.Keep(_b.Allocate(s.Y.Shape));
+        _b.Conv2dForward(tc, _weight, pre, _conv);
+        if (_act is null) return (tc, pre);
+        // bias_act's backward is this linear map: gain · slope(recorded y) · dy, 0 where y was clamped.
+        var output = tape.Keep(_b.Allocate(s.Y.Shape));
+        _b.BiasActivateBackward(s.Y, pre, null, null, output, null, null, null, _act);
+        return (tc, output);
     }
 }
 
@@ -142,19 +169,34 @@ internal sealed class FullyConnectedLayer(Backend backend, Func<string, Tensor> 
         return (x, y);
     }
 
-    public Tensor Backward((Tensor X, Tensor Y) s, Tensor dy, GradientSink? sink)
+    /// <summary>dL/dx; with <paramref name="tangentInput"/>, the weight's gradient against the tangent and none for the bias.</summary>
+    public Tensor Backward((Tensor X, Tensor Y) s, Tensor dy, GradientSink? sink, Tensor? tangentInput = null)
     {
         var dx = backend.Allocate(s.X.Shape);
-        backend.FullyConnectedBackward(s.X, _weight, s.Y, dy, dx, sink?.For($"{Name}.weight", _weight.Shape), sink?.For($"{Name}.bias", _bias.Shape), _p);
+        backend.FullyConnectedBackward(tangentInput ?? s.X, _weight, s.Y, dy, dx, sink?.For($"{Name}.weight", _weight.Shape),
+            tangentInput is null ? sink?.For($"{Name}.bias", _bias.Shape) : null, _p);
         return dx;
+    }
+
+    /// <summary>The derivative along t with the recorded pattern: t·(W/√in)ᵀ, then the recorded slope and gain (on the host: N·out floats).</summary>
+    public Tensor Tangent((Tensor X, Tensor Y) s, Tensor t, Tape tape)
+    {
+        using var pre = backend.Allocate(s.Y.Shape);
+        backend.FullyConnectedForward(t, _weight, null, pre, new FullyConnectedParams(_p.LrMul));
+        if (!_p.LeakyRelu) return tape.Keep(backend.Upload(backend.Download(pre), s.Y.Shape));
+        float[] tp = backend.Download(pre), y = backend.Download(s.Y);
+        for (int i = 0; i < tp.Length; i++) tp[i] *= MathF.Sqrt(2) * (y[i] > 0 ? 1f : 0.2f);
+        return tape.Keep(backend.Upload(tp, s.Y.Shape));
     }
 }
 
 /// <summary>
 /// MinibatchStdLayer on the host (the backend has no op for it; at 4x4 it is a few thousand floats):
 /// samples i = g·(N/G) + m form group m (NVIDIA's reshape(G, -1, F, c, H, W)); per group, feature
-/// f and position, the standard deviation over the group's G samples (√(var + 1e-8)), averaged over
-/// the c channels and H·W pixels of the feature, is appended as channel C + f of every sample in the group.
+/// f and position q, s_q = √(var_g x + 1e-8) over the group's G samples; std[m, f], the mean of s_q
+/// over the c channels and H·W pixels of the feature, is appended as channel C + f of every sample
+/// in the group. Besides forward and backward, the tangent (forward-mode derivative along t) and
+/// the second-order term the exact R1 gradient needs.
 /// </summary>
 internal static class MinibatchStdLayer
 {
@@ -168,69 +210,132 @@ internal static class MinibatchStdLayer
     /// <summary>x [N, C, H, W] → [N, C + F, H, W].</summary>
     public static float[] Forward(float[] x, Shape shape, int groupSize, int features)
     {
-        var (n, c, h, w) = shape.Nchw;
-        var y = new float[n * (c + features) * h * w];
-        for (int i = 0; i < n; i++) Array.Copy(x, i * c * h * w, y, i * (c + features) * h * w, c * h * w);
-        var (std, _) = Statistics(x, shape, groupSize, features);
-        int g = GroupSize(groupSize, n), groups = n / g;
-        for (int i = 0; i < n; i++)
-            for (int f = 0; f < features; f++)
-                Array.Fill(y, (float)std[(i % groups) * features + f], (i * (c + features) + c + f) * h * w, h * w);
-        return y;
+        var l = new Layout(shape, groupSize, features);
+        var std = new double[l.Groups * features];
+        l.ForEachPosition(x, (m, q, mu, s) => std[m * features + l.Feature(q)] += s / l.PerFeature);
+        return l.Append(x, std);
     }
 
     /// <summary>dL/dx from dL/dy [N, C + F, H, W]: the first C channels pass through, the appended ones flow back through the standard deviation.</summary>
     public static float[] Backward(float[] x, Shape shape, float[] dy, int groupSize, int features)
     {
-        var (n, c, h, w) = shape.Nchw;
-        int g = GroupSize(groupSize, n), groups = n / g, cf = c / features, plane = h * w;
-        var dx = new float[x.Length];
-        for (int i = 0; i < n; i++) Array.Copy(dy, i * (c + features) * plane, dx, i * c * plane, c * plane);
-        var (_, sd) = Statistics(x, shape, groupSize, features);
-        var dStd = new double[groups * features];
-        for (int i = 0; i < n; i++)
-            for (int f = 0; f < features; f++)
-                for (int p = 0; p < plane; p++) dStd[(i % groups) * features + f] += dy[(i * (c + features) + c + f) * plane + p];
-        // std = mean_q s_q, s_q = √(mean_g (x_g − μ_q)² + 1e-8): ∂s_q/∂x_g = (x_g − μ_q) / (G·s_q).
-        for (int m = 0; m < groups; m++)
-            for (int ch = 0; ch < c; ch++)
-                for (int p = 0; p < plane; p++)
-                {
-                    int f = ch / cf, q = ch * plane + p;
-                    double mu = 0;
-                    for (int k = 0; k < g; k++) mu += x[((k * groups + m) * c) * plane + q];
-                    mu /= g;
-                    double scale = dStd[m * features + f] / (cf * plane) / (g * sd[m * c * plane + q]);
-                    for (int k = 0; k < g; k++)
-                    {
-                        int at = ((k * groups + m) * c) * plane + q;
-                        dx[(k * groups + m) * c * plane + q] += (float)(scale * (x[at] - mu));
-                    }
-                }
+        var l = new Layout(shape, groupSize, features);
+        var dx = l.Leading(dy);
+        var dStd = l.AppendedGradient(dy);
+        // ∂s_q/∂x_k = (x_k − μ_q) / (G·s_q).
+        l.ForEachPosition(x, (m, q, mu, s) =>
+        {
+            double c = dStd[m * features + l.Feature(q)] / l.PerFeature / (l.G * s);
+            for (int k = 0; k < l.G; k++) dx[l.At(k, m, q)] += (float)(c * (x[l.At(k, m, q)] - mu));
+        });
         return dx;
     }
 
-    /// <summary>The appended value per group and feature, and s_q per group and position (double).</summary>
-    private static (double[] Std, double[] S) Statistics(float[] x, Shape shape, int groupSize, int features)
+    /// <summary>The derivative of Forward at x along t: t itself, and Σ_q ∂std/∂x·t in the appended channels.</summary>
+    public static float[] Tangent(float[] x, float[] t, Shape shape, int groupSize, int features)
     {
-        var (n, c, h, w) = shape.Nchw;
-        int g = GroupSize(groupSize, n), groups = n / g, cf = c / features, plane = h * w;
-        var std = new double[groups * features];
-        var s = new double[groups * c * plane];
-        for (int m = 0; m < groups; m++)
-            for (int q = 0; q < c * plane; q++)
+        var l = new Layout(shape, groupSize, features);
+        var dStd = new double[l.Groups * features];
+        l.ForEachPosition(x, (m, q, mu, s) =>
+        {
+            double p = 0;
+            for (int k = 0; k < l.G; k++) p += (x[l.At(k, m, q)] - mu) * t[l.At(k, m, q)];
+            dStd[m * features + l.Feature(q)] += p / (l.G * s) / l.PerFeature;
+        });
+        return l.Append(t, dStd);
+    }
+
+    /// <summary>
+    /// ∂/∂x of Σ dy·Tangent(x, t), t fixed: with P_q = Σ_k (x_k − μ)·t_k and c = dL/dstd / (c·H·W·G),
+    /// ∂(c·P_q/s_q)/∂x_k = c·((t_k − t̄)/s_q − P_q·(x_k − μ)/(G·s_q³)). The first C channels are linear: no term.
+    /// </summary>
+    public static float[] SecondOrder(float[] x, float[] t, float[] dy, Shape shape, int groupSize, int features)
+    {
+        var l = new Layout(shape, groupSize, features);
+        var dStd = l.AppendedGradient(dy);
+        var u = new float[x.Length];
+        l.ForEachPosition(x, (m, q, mu, s) =>
+        {
+            double p = 0, tMean = 0;
+            for (int k = 0; k < l.G; k++)
             {
-                double mu = 0, v = 0;
-                for (int k = 0; k < g; k++) mu += x[(k * groups + m) * c * plane + q];
-                mu /= g;
-                for (int k = 0; k < g; k++)
-                {
-                    double d = x[(k * groups + m) * c * plane + q] - mu;
-                    v += d * d;
-                }
-                s[m * c * plane + q] = Math.Sqrt(v / g + 1e-8);
-                std[m * features + q / (cf * plane)] += s[m * c * plane + q] / (cf * plane);
+                p += (x[l.At(k, m, q)] - mu) * t[l.At(k, m, q)];
+                tMean += t[l.At(k, m, q)];
             }
-        return (std, s);
+            tMean /= l.G;
+            double c = dStd[m * features + l.Feature(q)] / l.PerFeature / l.G;
+            for (int k = 0; k < l.G; k++)
+                u[l.At(k, m, q)] = (float)(c * ((t[l.At(k, m, q)] - tMean) / s - p * (x[l.At(k, m, q)] - mu) / (l.G * s * s * s)));
+        });
+        return u;
+    }
+
+    /// <summary>Indexing of the groups: member k of group m at position q (channel·H·W + pixel).</summary>
+    private sealed class Layout
+    {
+        public Layout(Shape shape, int groupSize, int features)
+        {
+            (N, C, int h, int w) = shape.Nchw;
+            Plane = h * w;
+            G = GroupSize(groupSize, N);
+            Groups = N / G;
+            F = features;
+            PerFeature = C / features * Plane;
+        }
+
+        public int N { get; }
+        public int C { get; }
+        public int Plane { get; }
+        public int G { get; }
+        public int Groups { get; }
+        public int F { get; }
+        public int PerFeature { get; }
+
+        public int At(int k, int m, int q) => (k * Groups + m) * C * Plane + q;
+        public int Feature(int q) => q / PerFeature;
+
+        /// <summary>Calls body(group, position, mean, s) for every group and position.</summary>
+        public void ForEachPosition(float[] x, Action<int, int, double, double> body)
+        {
+            for (int m = 0; m < Groups; m++)
+                for (int q = 0; q < C * Plane; q++)
+                {
+                    double mu = 0, v = 0;
+                    for (int k = 0; k < G; k++) mu += x[At(k, m, q)];
+                    mu /= G;
+                    for (int k = 0; k < G; k++) v += (x[At(k, m, q)] - mu) * (x[At(k, m, q)] - mu);
+                    body(m, q, mu, Math.Sqrt(v / G + 1e-8));
+                }
+        }
+
+        /// <summary>[N, C + F, H, W]: x, then per sample its group's values broadcast over the pixels.</summary>
+        public float[] Append(float[] x, double[] perGroup)
+        {
+            var y = new float[N * (C + F) * Plane];
+            for (int i = 0; i < N; i++)
+            {
+                Array.Copy(x, i * C * Plane, y, i * (C + F) * Plane, C * Plane);
+                for (int f = 0; f < F; f++) Array.Fill(y, (float)perGroup[(i % Groups) * F + f], (i * (C + F) + C + f) * Plane, Plane);
+            }
+            return y;
+        }
+
+        /// <summary>The first C channels of dy [N, C + F, H, W].</summary>
+        public float[] Leading(float[] dy)
+        {
+            var dx = new float[N * C * Plane];
+            for (int i = 0; i < N; i++) Array.Copy(dy, i * (C + F) * Plane, dx, i * C * Plane, C * Plane);
+            return dx;
+        }
+
+        /// <summary>dL/dstd[m, f]: the appended channels' gradient summed over the group's samples and the pixels.</summary>
+        public double[] AppendedGradient(float[] dy)
+        {
+            var d = new double[Groups * F];
+            for (int i = 0; i < N; i++)
+                for (int f = 0; f < F; f++)
+                    for (int p = 0; p < Plane; p++) d[(i % Groups) * F + f] += dy[(i * (C + F) + C + f) * Plane + p];
+            return d;
+        }
     }
 }
