@@ -74,7 +74,8 @@ public sealed class DiscriminatorGradientCheckTests
         }
     }
 
-    private static DiscriminatorWeights RandomWeights(bool noMbstd)
+    /// <summary>8x8 RGB, channels 4 and 6, NVIDIA's weights with random biases; without mbstd when asked.</summary>
+    internal static DiscriminatorWeights RandomWeights(bool noMbstd)
     {
         var config = new DiscriminatorConfig(ImgResolution: 8, ImgChannels: 3, ChannelBase: 32, ChannelMax: 6, MbstdNumChannels: noMbstd ? 0 : 1);
         var init = DiscriminatorWeights.Initialize(config, seed: 3);

@@ -57,6 +57,27 @@ public sealed class R1RegularizationTests(DiscriminatorCache discriminators) : I
 
     public static TheoryData<string, string> ExactRows => DiscriminatorCache.Rows(emulator: true);
 
+    /// <summary>Where no fixture reaches (a batch of 1, whose stddev has no gradient; one group of 3; no mbstd): the two methods agree.</summary>
+    [Theory]
+    [InlineData(3, false)]
+    [InlineData(1, false)]
+    [InlineData(2, true)]
+    public void ExactAndFiniteDifferenceAgree(int n, bool noMbstd)
+    {
+        var weights = DiscriminatorGradientCheckTests.RandomWeights(noMbstd);
+        using var backend = Fidelity.FidelityBackends.Create(Fidelity.FidelityBackends.Selected[0]);
+        using var d = new Discriminator(backend, weights);
+        var x = Generator.TinyGenerators.Normal(new Random(8), n * 3 * 8 * 8).Select(v => 0.5f * v).ToArray();
+        var exact = R1Regularization.ComputeExact(d, x, n);
+        var fd = R1Regularization.Compute(d, x, n);
+        Assert.Equal(0, fd.KinkCrossings);
+        Assert.Equal(exact.Penalty, fd.Penalty);
+        double scale = exact.Gradient.Values.Max(Compare.MaxAbs);
+        Assert.True(scale > 0);
+        foreach (var (name, g) in exact.Gradient)
+            Compare.AssertClose($"n={n}, mbstd {!noMbstd}: {name}, differences against exact", g, fd.Gradient[name], HvpTolerance * scale);
+    }
+
     [Fact]
     public void TooLargeAStepCrossesKinksAndSaysSo()
     {
