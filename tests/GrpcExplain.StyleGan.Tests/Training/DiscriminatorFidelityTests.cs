@@ -40,6 +40,9 @@ public sealed class DiscriminatorFidelityTests(DiscriminatorCache discriminators
         Assert.Null(onlyImages.Parameters);
         Assert.Equal(pass.Backward(f["inputs.r"]).Images, onlyImages.Images);
         Assert.Null(pass.Backward(f["inputs.r"], images: false).Images);
+        Assert.Throws<ArgumentException>(() => pass.Backward([1f]));
+        pass.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => pass.Backward(f["inputs.r"]));
     }
 
     private static void Check(string backend, string what, float[] expected, float[] ours) =>
