@@ -38,8 +38,10 @@ public sealed record R1Result(float[] Penalty, IReadOnlyDictionary<string, float
 /// whether a batch crossed one anyway. It will at training size: the crossings expected grow with
 /// the number of activations times r (about one at r = 1e-5 for the 32x32 fixture's 1.2·10⁵
 /// activations, thousands for a 256x256 discriminator at batch 32), and float32 leaves no smaller r
-/// usable, so the estimate is then dominated by kinks, not by the Hessian autograd would give. Kept
-/// as the reference and a cross-check of the exact path on small networks.
+/// usable, so the estimate is then dominated by kinks, not by the Hessian autograd would give: a
+/// 32x32 discriminator with NVIDIA's channel counts (channel_base 16384, 512 channels) at NVIDIA's
+/// initialisation and a batch of 4 crossed 40 and was 400 times the exact gradient's largest element
+/// off. Kept as the reference and a cross-check of the exact path on small networks.
 /// </summary>
 public static class R1Regularization
 {
