@@ -1,6 +1,6 @@
 using Google.Protobuf;
 
-namespace GrpcExplain.Coordinator.Tests;
+namespace GrpcExplain.Classifiers.Onnx;
 
 /// <summary>
 /// Writes a one-layer ONNX classifier, logit = W·flatten(image) + b, without the onnx package: an ONNX
@@ -8,15 +8,18 @@ namespace GrpcExplain.Coordinator.Tests;
 /// numbers: ModelProto ir_version 1, producer_name 2, graph 7, opset_import 8; GraphProto node 1, name 2,
 /// initializer 5, input 11, output 12; NodeProto input 1, output 2, name 3, op_type 4; TensorProto dims 1,
 /// data_type 2, name 8, raw_data 9; ValueInfoProto name 1, type 2; TypeProto tensor_type 1; its elem_type 1,
-/// shape 2; TensorShapeProto dim 1; Dimension dim_value 1, dim_param 2).
+/// shape 2; TensorShapeProto dim 1; Dimension dim_value 1, dim_param 2). Classifiers built to depend
+/// on a known latent direction (the coordinator's tests, the bundled synthetic model pairing) are such
+/// graphs; ONNX Runtime reads them like any exported model.
 /// </summary>
-internal static class OnnxLinearModel
+public static class OnnxLinearModel
 {
     private const int Float = 1;
 
     /// <summary>The model's bytes: input "image" FP32 [N, channels, size, size], output "logit" FP32 [N, 1].</summary>
-    public static byte[] Write(float[] weight, float bias, int channels, int size)
+    public static byte[] Write(float[] weight, float bias, int channels, int size, string producer = "grpcexplain")
     {
+        ArgumentNullException.ThrowIfNull(weight);
         if (weight.Length != channels * size * size) throw new ArgumentException("One weight per input value.", nameof(weight));
         byte[] graph = Message(g =>
         {
@@ -31,7 +34,7 @@ internal static class OnnxLinearModel
         return Message(m =>
         {
             m.Int(1, 8);
-            m.String(2, "grpcexplain-tests");
+            m.String(2, producer);
             m.Bytes(7, graph);
             m.Bytes(8, Message(o => { o.String(1, ""); o.Int(2, 13); }));
         });
