@@ -1,4 +1,6 @@
 using System.CommandLine;
+using GrpcExplain.Cli.Demo;
+using GrpcExplain.Cli.Explain;
 using GrpcExplain.Cli.Serve;
 using GrpcExplain.Cli.Synthesize;
 
@@ -21,6 +23,9 @@ public static class CliApp
         {
             SynthesizeCommand.Create(stdout, stderr, interactive, cancellation),
             ServeCommand.Create(stdout, stderr, cancellation),
+            ExplainCommand.Create(stdout, stderr, interactive, cancellation),
+            DemoCommand.Create(stdout, stderr, interactive, cancellation),
+            DemoCommand.MakeSyntheticPairing(stdout),
         };
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
