@@ -109,7 +109,7 @@ public sealed class ImageFolderDataset : IImageDataset
         {
             return Image.Load(path);
         }
-        catch (Exception e) when (e is UnknownImageFormatException or InvalidImageContentException)
+        catch (Exception e) when (e is UnknownImageFormatException or InvalidImageContentException or NotSupportedException)
         {
             throw new InvalidDataException($"{path}: not a readable image: {e.Message}", e);
         }

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.ExceptionServices;
 using System.Text.Json;
 
 namespace GrpcExplain.Training.Data;
@@ -141,19 +142,27 @@ public sealed class PackedCache
         int done = 0;
         var gate = new object();
         progress?.Report(new PackedCacheProgress(0, n));
-        Parallel.For(0, n, new ParallelOptions { CancellationToken = cancellationToken }, i =>
+        try
         {
-            using (var image = dataset.LoadImage(i))
+            Parallel.For(0, n, new ParallelOptions { CancellationToken = cancellationToken }, i =>
             {
-                Preprocess.ToPlanes(image, options, images.AsSpan(i * size, size));
-            }
-            labels[i] = dataset.Label(i);
-            int now = Interlocked.Increment(ref done);
-            if (progress is not null && (now % ProgressEvery == 0 || now == n))
-            {
-                lock (gate) progress.Report(new PackedCacheProgress(now, n));
-            }
-        });
+                using (var image = dataset.LoadImage(i))
+                {
+                    Preprocess.ToPlanes(image, options, images.AsSpan(i * size, size));
+                }
+                labels[i] = dataset.Label(i);
+                int now = Interlocked.Increment(ref done);
+                if (progress is not null && (now % ProgressEvery == 0 || now == n))
+                {
+                    lock (gate) progress.Report(new PackedCacheProgress(now, n));
+                }
+            });
+        }
+        catch (AggregateException e)
+        {
+            // The first image that failed says what is wrong (its path and why), not a wrapper.
+            ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
+        }
 
         var key = PackedCacheKey.Of(dataset, options);
         var header = new Header(key, n, [.. dataset.Classes], dataset.Mapping.Description, dataset.LabelCount);

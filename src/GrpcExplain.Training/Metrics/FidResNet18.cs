@@ -1,3 +1,4 @@
+using System.Runtime.ExceptionServices;
 using GrpcExplain.Training.Data;
 using Microsoft.ML.OnnxRuntime;
 using SixLabors.ImageSharp;
@@ -123,15 +124,22 @@ public sealed class FidResNet18 : IDisposable
         int done = 0;
         var gate = new object();
         // Batch 1 is fixed in the graphs, so images run side by side, one per core (one operator thread each).
-        Parallel.For(0, count, new ParallelOptions { CancellationToken = cancellationToken }, i =>
+        try
         {
-            Features(image(i), channels, resolution).CopyTo(features.AsSpan(i * FeatureDimension));
-            int now = Interlocked.Increment(ref done);
-            if (progress is not null && (now % 64 == 0 || now == count))
+            Parallel.For(0, count, new ParallelOptions { CancellationToken = cancellationToken }, i =>
             {
-                lock (gate) progress.Report(now);
-            }
-        });
+                Features(image(i), channels, resolution).CopyTo(features.AsSpan(i * FeatureDimension));
+                int now = Interlocked.Increment(ref done);
+                if (progress is not null && (now % 64 == 0 || now == count))
+                {
+                    lock (gate) progress.Report(now);
+                }
+            });
+        }
+        catch (AggregateException e)
+        {
+            ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
+        }
         return FeatureStatistics.FromFeatures(features, count, FeatureDimension);
     }
 

@@ -134,6 +134,16 @@ public sealed class PackedCacheTests : IDisposable
     }
 
     [Fact]
+    public void AnUnreadableImageNamesItsFileAndWritesNoCache()
+    {
+        string bad = Path.Combine(_images.Root, "data", "train", "1", "broken.png");
+        File.WriteAllBytes(bad, [0x89, (byte)'P', (byte)'N', (byte)'G', 1, 2, 3]);
+        var e = Assert.Throws<InvalidDataException>(() => Open(Dataset(), Grey4, CachePath));
+        Assert.Contains(bad, e.Message, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Path.GetDirectoryName(CachePath)) && Directory.EnumerateFileSystemEntries(Path.GetDirectoryName(CachePath)!).Any());
+    }
+
+    [Fact]
     public void FillBatchGivesFloatNchwInMinusOneToOne()
     {
         var ds = Dataset();

@@ -75,7 +75,7 @@ public sealed class FidTests
     }
 
     [Fact]
-    public void AtResNet18sDimensionTheIdentitiesHoldInAFewSeconds()
+    public void AtResNet18sDimensionTheIdentitiesHold()
     {
         // 512 features, fewer samples than a real run but more than the dimension.
         const int n = 700, d = 512;
@@ -83,11 +83,9 @@ public sealed class FidTests
         var x = new float[n * d];
         for (int i = 0; i < x.Length; i++) x[i] = (float)Math.Abs(rng.NextDouble() - 0.3 + Math.Sin(i % d));
         var a = FeatureStatistics.FromFeatures(x, n, d);
-        var watch = System.Diagnostics.Stopwatch.StartNew();
         Assert.Equal(0, Fid.Compute(a, a), 1e-6);
         var b = FeatureStatistics.FromFeatures([.. x.Select((v, i) => v + 0.01f)], n, d);
         Assert.Equal(d * 1e-4, Fid.Compute(a, b), 1e-6);
-        Assert.InRange(watch.Elapsed.TotalSeconds, 0, 20);
     }
 
     [Fact]
