@@ -7,6 +7,7 @@ return args switch
 {
     ["kernels", .. var rest] => KernelsCommand.Run(rest),
     ["generator", .. var rest] => NativeBench.Generator.GeneratorCommand.Run(rest),
+    ["explain", .. var rest] => NativeBench.Explain.ExplainCommand.Run(rest),
     [] or ["-h" or "--help" or "help"] => Usage(0),
     _ => Usage(2, $"Unknown command '{args[0]}'."),
 };
@@ -17,5 +18,6 @@ static int Usage(int exitCode, string? error = null)
     if (error is not null) w.WriteLine(error);
     w.WriteLine("usage: native-bench kernels [options]      (native-bench kernels --help for the options)");
     w.WriteLine("       native-bench generator [options]    (native-bench generator --help for the options)");
+    w.WriteLine("       native-bench explain [options]      (native-bench explain --help for the options)");
     return exitCode;
 }
