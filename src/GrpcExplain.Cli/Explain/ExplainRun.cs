@@ -16,6 +16,8 @@ internal static class ExplainRun
         var summary = settings.Coordinator is null
             ? await InProcessAsync(settings, stderr, progress, cancellation).ConfigureAwait(false)
             : await CoordinatorExplanation.RunAsync(settings, progress, cancellation).ConfigureAwait(false);
+        // The status line goes before the report, which shares the terminal.
+        progress.Dispose();
         Report(summary, settings.OutputDirectory, stdout);
         return ExitCodes.Success;
     }
