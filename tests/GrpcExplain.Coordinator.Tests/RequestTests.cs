@@ -49,6 +49,8 @@ public class RequestTests
     public async Task BadRequestsAreInvalidArgumentNamingTheFieldAndTheServiceKeepsServing()
     {
         await using var deployment = await Deployment.StartAsync();
+        // Building the test's classifier synthesised through the same generator; bad requests add none.
+        int synthesized = deployment.GeneratorGate.Calls;
         foreach (var (what, field) in BadRequests)
         {
             using var call = deployment.Client.Explain(Bad(deployment, what), cancellationToken: Ct);
@@ -58,7 +60,7 @@ public class RequestTests
             Assert.NotNull(details);
             Assert.True(details.FieldViolations.Any(v => v.Field == field), $"{what}: violations {string.Join("; ", details.FieldViolations.Select(v => $"{v.Field}: {v.Description}"))}");
         }
-        Assert.Equal(0, deployment.GeneratorGate.Calls);
+        Assert.Equal(synthesized, deployment.GeneratorGate.Calls);
 
         using var unknownModel = deployment.Client.Explain(new ExplainRequest(ExplainTests.Request(deployment)) { ClassifierModel = new ClassifierModel { Name = "no_such_model" } }, cancellationToken: Ct);
         var missing = await Assert.ThrowsAsync<RpcException>(() => unknownModel.ResponseStream.MoveNext(Ct));
