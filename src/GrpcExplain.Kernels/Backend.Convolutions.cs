@@ -32,8 +32,7 @@ public abstract partial class Backend
     /// </summary>
     private void ModulatedConv2dForwardCore(Tensor x, Tensor weight, Tensor styles, Tensor y, ModulatedConv2dParams p, ConvEpilogue? epilogue)
     {
-        var (n, _, h, w) = x.Shape.Nchw;
-        int outC = weight.Shape[0], k = weight.Shape[2];
+        int n = x.Shape[0], outC = weight.Shape[0], k = weight.Shape[2];
         using var d = p.Demodulate ? AllocateCore(new Shape(n, outC)) : null;
         if (d is not null) DemodulateCore(weight, styles, d);
         if (!p.Up)
@@ -108,7 +107,7 @@ public abstract partial class Backend
         ApplyEpilogue(y, epilogue);
     }
 
-    private void ApplyEpilogue(Tensor y, ConvEpilogue? e)
+    private protected void ApplyEpilogue(Tensor y, ConvEpilogue? e)
     {
         if (e is not null) BiasActivateForwardCore(y, e.Bias, e.Noise, e.NoiseStrength, y, e.Params);
     }

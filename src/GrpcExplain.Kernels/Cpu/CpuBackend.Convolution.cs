@@ -14,7 +14,7 @@ public sealed unsafe partial class CpuBackend
         if (IsNarrowPointwise(weight, g))
         {
             PointwiseSum(x, weight, y, g, inScale, outScale, sumOverWeightRows: false);
-            if (epilogue is not null) BiasActivateForwardCore(y, epilogue.Bias, epilogue.Noise, epilogue.NoiseStrength, y, epilogue.Params);
+            ApplyEpilogue(y, epilogue);
             return;
         }
         var plan = Plan("forward", g, x.Shape, weight.Shape, y.Shape, ConvPlan.Forward);

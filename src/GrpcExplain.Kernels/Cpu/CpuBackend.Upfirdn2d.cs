@@ -8,10 +8,6 @@ public sealed partial class CpuBackend
     protected override void Upfirdn2dForwardCore(Tensor x, Tensor y, Upfirdn2dParams p) =>
         Upfirdn2d(D(x), x.Shape, D(y), y.Shape, p);
 
-    /// <summary>The epilogue runs on each output plane as soon as it is filtered, while it is in cache.</summary>
-    internal override void Upfirdn2dForwardCore(Tensor x, Tensor y, Upfirdn2dParams p, ConvEpilogue? epilogue) =>
-        Upfirdn2d(D(x), x.Shape, D(y), y.Shape, p, EpilogueArgs.Of(epilogue));
-
     // The adjoint of upfirdn2d is upfirdn2d with up and down swapped and the filter flipped.
     protected override void Upfirdn2dBackwardCore(Tensor dy, Tensor dx, Upfirdn2dParams p)
     {
@@ -24,7 +20,7 @@ public sealed partial class CpuBackend
     /// listed once per call, so the inner loops skip the inserted zeros and the padding entirely.
     /// A separable filter runs as a horizontal then a vertical 1-D pass, each one vector pass over its rows.
     /// </summary>
-    private unsafe void Upfirdn2d(float[] x, Shape xShape, float[] y, Shape yShape, Upfirdn2dParams p, EpilogueArgs epilogue = default)
+    private void Upfirdn2d(float[] x, Shape xShape, float[] y, Shape yShape, Upfirdn2dParams p)
     {
         var (n, c, h, w) = xShape.Nchw;
         var (_, _, oh, ow) = yShape.Nchw;
@@ -61,7 +57,6 @@ public sealed partial class CpuBackend
                     SumOfRows(inter, ow, rows.Source.AsSpan(rows.Start[oy], rows.Start[oy + 1] - rows.Start[oy]),
                         rows.Tap.AsSpan(rows.Start[oy], rows.Start[oy + 1] - rows.Start[oy]), fy, dst.Slice(oy * ow, ow));
                 ArrayPool<float>.Shared.Return(inter);
-                Finish(dst, plane);
             }, (long)oh * ow * (f.Height + f.Width));
             return;
         }
@@ -78,14 +73,7 @@ public sealed partial class CpuBackend
                             acc += src[rows.Source[ey] * w + cols.Source[ex]] * f.Taps[rows.Tap[ey] * f.Width + cols.Tap[ex]];
                     dst[oy * ow + ox] = acc * p.Gain;
                 }
-            Finish(dst, plane);
         }, (long)oh * ow * f.Taps.Length);
-
-        void Finish(Span<float> plane, int index)
-        {
-            if (!epilogue.Active) return;
-            fixed (float* d = plane) epilogue.Apply(d, plane.Length, index / c, index % c, 0, plane.Length);
-        }
     }
 
     /// <summary>y[o] = Σ_t coef[t]·x[o + t − pad] over the taps inside x, in one vector pass over the interior.</summary>
