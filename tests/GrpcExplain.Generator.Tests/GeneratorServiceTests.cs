@@ -1,3 +1,4 @@
+using GrpcExplain.Kernels;
 using Grpc.Core;
 using GrpcExplain.Protos.V1;
 using GrpcExplain.StyleGan.Tests.Generator;

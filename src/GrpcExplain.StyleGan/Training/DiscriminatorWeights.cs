@@ -1,3 +1,4 @@
+using GrpcExplain.Kernels;
 using GrpcExplain.StyleGan.Weights;
 
 namespace GrpcExplain.StyleGan.Training;

@@ -71,7 +71,7 @@ public static class R1Regularization
         var penalty = Penalty(g, n);
         double gNorm = Math.Sqrt(penalty.Sum(p => (double)p)), xNorm = Math.Sqrt(reals.Sum(v => (double)v * v));
         if (gNorm == 0) // D does not depend on x here: the penalty and its gradient are zero.
-            return new R1Result(penalty, d.Config.ParameterShapes().ToDictionary(p => p.Name, p => new float[Weights.HostTensor.Count(p.Shape)]), 0, 0);
+            return new R1Result(penalty, d.Config.ParameterShapes().ToDictionary(p => p.Name, p => new float[Kernels.HostTensor.Count(p.Shape)]), 0, 0);
         double eps = relativeStep * Math.Max(xNorm, 1e-3) / gNorm;
 
         var plus = new float[reals.Length];

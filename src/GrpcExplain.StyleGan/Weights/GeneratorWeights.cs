@@ -1,3 +1,4 @@
+using GrpcExplain.Kernels;
 using System.Security.Cryptography;
 
 namespace GrpcExplain.StyleGan.Weights;

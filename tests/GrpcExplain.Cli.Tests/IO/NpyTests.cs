@@ -1,3 +1,4 @@
+using GrpcExplain.Kernels;
 using System.Text;
 using GrpcExplain.Cli.IO;
 using GrpcExplain.StyleGan.Weights;

@@ -1,3 +1,4 @@
+using GrpcExplain.Kernels;
 using GrpcExplain.Cli.IO;
 using GrpcExplain.StyleGan.Latents;
 using GrpcExplain.StyleGan.Weights;

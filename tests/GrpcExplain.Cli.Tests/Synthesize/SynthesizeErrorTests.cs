@@ -1,3 +1,4 @@
+using GrpcExplain.Kernels;
 using System.Text.RegularExpressions;
 using GrpcExplain.Cli.IO;
 using GrpcExplain.Kernels.Ilgpu;

@@ -1,3 +1,4 @@
+using GrpcExplain.Kernels;
 using System.Collections.Concurrent;
 using System.Text.Json;
 using GrpcExplain.StyleGan.Weights;

@@ -1,3 +1,4 @@
+using GrpcExplain.Kernels;
 using System.Text.Json;
 using GrpcExplain.StyleGan.Tests.Fidelity;
 using GrpcExplain.StyleGan.Training;

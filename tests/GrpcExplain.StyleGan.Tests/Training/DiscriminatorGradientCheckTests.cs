@@ -1,3 +1,4 @@
+using GrpcExplain.Kernels;
 using GrpcExplain.StyleGan.Tests.Fidelity;
 using GrpcExplain.StyleGan.Training;
 using GrpcExplain.StyleGan.Weights;

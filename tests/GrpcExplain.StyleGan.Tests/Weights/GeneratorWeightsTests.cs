@@ -1,3 +1,4 @@
+using GrpcExplain.Kernels;
 using System.Buffers.Binary;
 using GrpcExplain.StyleGan.Weights;
 

@@ -1,4 +1,4 @@
-namespace GrpcExplain.StyleGan.Weights;
+namespace GrpcExplain.Kernels;
 
 /// <summary>A float32 tensor in host memory, C order.</summary>
 public sealed record HostTensor(int[] Shape, float[] Data)

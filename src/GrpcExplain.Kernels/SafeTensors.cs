@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 
-namespace GrpcExplain.StyleGan.Weights;
+namespace GrpcExplain.Kernels;
 
 /// <summary>The tensors and the <c>__metadata__</c> of one safetensors file.</summary>
 public sealed record SafeTensorsFile(IReadOnlyDictionary<string, HostTensor> Tensors, IReadOnlyDictionary<string, string>? Metadata);
