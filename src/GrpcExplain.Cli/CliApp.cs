@@ -3,6 +3,7 @@ using GrpcExplain.Cli.Demo;
 using GrpcExplain.Cli.Explain;
 using GrpcExplain.Cli.Serve;
 using GrpcExplain.Cli.Synthesize;
+using GrpcExplain.Cli.Train;
 
 namespace GrpcExplain.Cli;
 
@@ -25,6 +26,7 @@ public static class CliApp
             ServeCommand.Create(stdout, stderr, cancellation),
             ExplainCommand.Create(stdout, stderr, interactive, cancellation),
             DemoCommand.Create(stdout, stderr, interactive, cancellation),
+            TrainCommand.Create(stdout, stderr, interactive, cancellation),
             DemoCommand.MakeSyntheticPairing(stdout),
         };
         var parsed = root.Parse(args);
