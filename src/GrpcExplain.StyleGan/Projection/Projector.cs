@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using GrpcExplain.StyleGan.Training;
 
 namespace GrpcExplain.StyleGan.Projection;
 

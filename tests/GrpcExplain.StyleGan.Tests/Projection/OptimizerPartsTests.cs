@@ -1,4 +1,5 @@
 using GrpcExplain.StyleGan.Projection;
+using GrpcExplain.StyleGan.Training;
 
 namespace GrpcExplain.StyleGan.Tests.Projection;
 
