@@ -1,5 +1,3 @@
-using System.Buffers;
-
 namespace GrpcExplain.StyleGan.Training.Augmentation;
 
 /// <summary>
@@ -51,23 +49,6 @@ public sealed class AugmentPipe
         var draws = new SampleDraw[n];
         for (int i = 0; i < n; i++) draws[i] = _p > 0 ? SampleDraw.Draw(_options, _p, seed, i, size) : SampleDraw.Identity;
 
-        var output = new float[images.Length];
-        int perSample = channels * size * size;
-        AugmentedBatch.ForEachSample(n, perSample, i =>
-        {
-            var src = images.AsSpan(i * perSample, perSample);
-            var dst = output.AsSpan(i * perSample, perSample);
-            var d = draws[i];
-            if (d.HasGeometry)
-            {
-                var map = ArrayPool<int>.Shared.Rent(size * size);
-                GeometricTransform.BuildSourceMap(d, size, map.AsSpan(0, size * size));
-                GeometricTransform.Forward(src, dst, channels, map.AsSpan(0, size * size));
-                ArrayPool<int>.Shared.Return(map);
-            }
-            else src.CopyTo(dst);
-            if (d.HasColor) ColorTransform.Forward(dst, channels, d);
-        });
-        return new AugmentedBatch(output, draws, n, channels, size);
+        return AugmentedBatch.Forward(images, draws, n, channels, size);
     }
 }

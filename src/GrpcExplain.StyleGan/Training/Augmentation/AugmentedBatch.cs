@@ -24,6 +24,29 @@ public sealed class AugmentedBatch
     /// <summary>Each sample's draw (for tests and diagnostics).</summary>
     internal IReadOnlyList<SampleDraw> Draws => _draws;
 
+    /// <summary>Forward: each sample's geometry (a gather), then its colour transforms, in place on the copy.</summary>
+    internal static AugmentedBatch Forward(float[] images, SampleDraw[] draws, int n, int channels, int size)
+    {
+        var output = new float[images.Length];
+        int perSample = channels * size * size;
+        ForEachSample(n, perSample, i =>
+        {
+            var src = images.AsSpan(i * perSample, perSample);
+            var dst = output.AsSpan(i * perSample, perSample);
+            var d = draws[i];
+            if (d.HasGeometry)
+            {
+                var map = ArrayPool<int>.Shared.Rent(size * size);
+                GeometricTransform.BuildSourceMap(d, size, map.AsSpan(0, size * size));
+                GeometricTransform.Forward(src, dst, channels, map.AsSpan(0, size * size));
+                ArrayPool<int>.Shared.Return(map);
+            }
+            else src.CopyTo(dst);
+            if (d.HasColor) ColorTransform.Forward(dst, channels, d);
+        });
+        return new AugmentedBatch(output, draws, n, channels, size);
+    }
+
     /// <summary>
     /// The vector-Jacobian product: given dL/d(augmented images), returns dL/d(input images), exact for
     /// this draw (colour's transposes, then the geometry's scatter-add). Can be called more than once.
