@@ -24,7 +24,7 @@ internal static class BenchGenerators
     {
         var rng = new Random(seed);
         var tensors = new Dictionary<string, HostTensor>();
-        foreach (var (name, shape) in config.ParameterShapes())
+        foreach (var (name, shape) in config.TensorShapes())
         {
             var data = new float[HostTensor.Count(shape)];
             bool mapping = name.StartsWith("mapping.fc", StringComparison.Ordinal);

@@ -123,7 +123,7 @@ internal sealed class LatentChecks(GeneratorConfig config, GeneratorServiceOptio
 
     /// <summary>The conv layers that add noise, in synthesis order (the stored noise_const maps' layers).</summary>
     public static IEnumerable<string> NoiseLayers(GeneratorConfig config) =>
-        config.ParameterShapes().Select(p => p.Name).Where(n => n.EndsWith(".noise_const", StringComparison.Ordinal)).Select(n => n[..^".noise_const".Length]);
+        config.TensorShapes().Select(p => p.Name).Where(n => n.EndsWith(".noise_const", StringComparison.Ordinal)).Select(n => n[..^".noise_const".Length]);
 
     private BatchTensor? Ws(Tensor? tensor, string field)
     {

@@ -104,13 +104,23 @@ public sealed partial class Generator : IDisposable
     /// dL/dz through the mapping network, from dL/dws [N, num_ws, w_dim] (the gradient a
     /// <see cref="SynthesisPass"/> returns), for the same z, c and truncation that made the ws.
     /// </summary>
-    public float[] MappingGradient(float[] z, int batch, float[] dWs, float[]? c = null, float truncationPsi = 1f, int? truncationCutoff = null)
+    public float[] MappingGradient(float[] z, int batch, float[] dWs, float[]? c = null, float truncationPsi = 1f, int? truncationCutoff = null) =>
+        MappingBackward(z, batch, dWs, c, truncationPsi, truncationCutoff, parameters: null);
+
+    /// <summary>
+    /// Through the truncation (ws[l] = w_avg + psi·(w − w_avg) for l &lt; cutoff, else w, so
+    /// dL/dw = Σ_l (psi or 1)·dL/dws[l]) and the mapping network: dL/dz, and with
+    /// <paramref name="parameters"/> the mapping parameters' gradients into it.
+    /// </summary>
+    private float[] MappingBackward(float[] z, int batch, float[] dWs, float[]? c, float truncationPsi, int? truncationCutoff,
+        Dictionary<string, float[]>? parameters)
     {
         CheckMappingInputs(z, batch, c, truncationPsi, truncationCutoff);
+        ArgumentNullException.ThrowIfNull(dWs);
         int numWs = Config.NumWs, wDim = Config.WDim, cutoff = truncationCutoff ?? numWs;
         if (dWs.Length != batch * numWs * wDim)
             throw new ArgumentException($"dWs holds {dWs.Length} values; expected [N, num_ws, w_dim] = [{batch}, {numWs}, {wDim}].", nameof(dWs));
-        // ws[l] = w_avg + psi·(w − w_avg) for l < cutoff, else w: dL/dw = Σ_l (psi or 1)·dL/dws[l].
+        CheckFinite(dWs, "dWs");
         var dw = new float[batch * wDim];
         for (int s = 0; s < batch; s++)
             for (int l = 0; l < numWs; l++)
@@ -119,7 +129,7 @@ public sealed partial class Generator : IDisposable
                 for (int j = 0; j < wDim; j++) dw[s * wDim + j] += k * dWs[(s * numWs + l) * wDim + j];
             }
         _mapping.Forward(z, c, batch, record: true, out var tape);
-        using (tape) return _mapping.Backward(tape!, dw);
+        using (tape) return _mapping.Backward(tape!, dw, parameters);
     }
 
     private float[] Broadcast(float[] w, int batch, float psi, int? cutoff)

@@ -49,9 +49,10 @@ public sealed record GeneratorConfig(
 
     /// <summary>
     /// Every parameter and buffer the generator reads, with stylegan2-ada-pytorch's names and shapes
-    /// (G.state_dict(), without the resample_filter buffers, which hold the fixed [1,3,3,1] filter).
+    /// (G.state_dict(), without the resample_filter buffers, which hold the fixed [1,3,3,1] filter):
+    /// what a weights file holds.
     /// </summary>
-    public IEnumerable<(string Name, int[] Shape)> ParameterShapes()
+    public IEnumerable<(string Name, int[] Shape)> TensorShapes()
     {
         if (CDim > 0)
         {
@@ -75,6 +76,15 @@ public sealed record GeneratorConfig(
             foreach (var p in Layer($"{b}.torgb", outC, ImgChannels, 1, res, noise: false)) yield return p;
         }
     }
+
+    /// <summary>
+    /// The trainable parameters (G.named_parameters()), in <see cref="TensorShapes"/>' order: everything
+    /// but the buffers mapping.w_avg (a moving average of w, not a gradient step) and the noise_const maps.
+    /// </summary>
+    public IReadOnlyList<(string Name, int[] Shape)> ParameterShapes() => [.. TensorShapes().Where(p => !IsBuffer(p.Name))];
+
+    /// <summary>mapping.w_avg and the noise_const maps: saved with the weights, never trained by gradient.</summary>
+    public static bool IsBuffer(string name) => name == "mapping.w_avg" || name.EndsWith(".noise_const", StringComparison.Ordinal);
 
     private IEnumerable<(string, int[])> Layer(string name, int inC, int outC, int k, int res, bool noise)
     {

@@ -11,8 +11,6 @@ internal readonly record struct NoiseInput(NoiseMode Mode, Random? Random = null
 
 internal sealed partial class SynthesisNetwork
 {
-    private static readonly FullyConnectedParams Affine = new();
-
     /// <summary>What one layer's backward needs. X belongs to the layer before (or to the pass).</summary>
     internal sealed record LayerRecord(Layer Layer, Tensor X, Tensor W, Tensor Styles, Tensor Pre, Tensor Out, Tensor? Noise) : IDisposable
     {
@@ -74,7 +72,7 @@ internal sealed partial class SynthesisNetwork
     private LayerRecord LayerForward(Layer layer, Tensor x, Tensor w, int n, NoiseInput noise, bool keep)
     {
         var styles = B.Allocate(n, layer.InChannels);
-        B.FullyConnectedForward(w, layer.AffineWeight, layer.AffineBias, styles, Affine);
+        B.FullyConnectedForward(w, layer.AffineWeight, layer.AffineBias, styles, layer.Affine);
         var conv = layer.Conv;
         var pre = B.Allocate(conv.OutputShape(x.Shape, layer.Weight.Shape));
         var noiseMap = NoiseMap(layer, n, noise);

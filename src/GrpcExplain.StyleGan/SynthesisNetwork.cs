@@ -10,8 +10,9 @@ namespace GrpcExplain.StyleGan;
 /// </summary>
 internal sealed partial class SynthesisNetwork : Network
 {
+    private const string ConstName = "synthesis.b4.const";
+
     private readonly GeneratorConfig _config;
-    private readonly float[] _const;
     private readonly List<Layer> _layers = [];
 
     /// <summary>
@@ -22,12 +23,19 @@ internal sealed partial class SynthesisNetwork : Network
         Tensor AffineWeight, Tensor AffineBias, Tensor Weight, Tensor Bias, Tensor? NoiseConst, Tensor? NoiseStrength)
     {
         public ModulatedConv2dParams Conv => new(Demodulate: !IsToRgb, Up: Up);
+
+        /// <summary>
+        /// The affine layer (bias_init 1). ToRGB scales its styles by 1/√in_channels: as a learning-rate
+        /// multiplier, which scales weight and bias alike, so the stored parameters and their gradients
+        /// stay NVIDIA's.
+        /// </summary>
+        public FullyConnectedParams Affine { get; } = new(LrMul: IsToRgb ? 1f / MathF.Sqrt(InChannels) : 1f);
     }
 
     public SynthesisNetwork(Backend backend, GeneratorWeights weights) : base(backend)
     {
         _config = weights.Config;
-        _const = weights["synthesis.b4.const"].Data;
+        KeepOnHost(weights, ConstName);
         int wIndex = 0;
         foreach (int res in _config.BlockResolutions)
         {
@@ -50,14 +58,11 @@ internal sealed partial class SynthesisNetwork : Network
             Upload(weights, $"{n}.noise_const", new Shape(1, 1, res, res)), Upload(weights, $"{n}.noise_strength"));
     }
 
-    /// <summary>ToRGB scales its styles by 1/√in_channels: folded into the affine layer's weight and bias once.</summary>
     private Layer ToRgb(GeneratorWeights weights, int res, int inC, int wIndex)
     {
         string n = $"synthesis.b{res}.torgb";
-        float gain = 1f / MathF.Sqrt(inC);
         return new Layer(n, res, inC, _config.ImgChannels, IsToRgb: true, Up: false, wIndex,
-            Upload(weights, $"{n}.affine.weight", scale: gain), Upload(weights, $"{n}.affine.bias", scale: gain),
-            Upload(weights, $"{n}.weight"), Upload(weights, $"{n}.bias"), null, null);
+            Upload(weights, $"{n}.affine.weight"), Upload(weights, $"{n}.affine.bias"), Upload(weights, $"{n}.weight"), Upload(weights, $"{n}.bias"), null, null);
     }
 
     /// <summary>The epilogue after each modulated convolution: lrelu with gain √2 for convs, linear for ToRGB; clamp ±conv_clamp.</summary>
@@ -70,8 +75,9 @@ internal sealed partial class SynthesisNetwork : Network
     /// <summary>The learned constant, repeated over the batch.</summary>
     private Tensor Constant(int n)
     {
-        var x = new float[n * _const.Length];
-        for (int i = 0; i < n; i++) _const.CopyTo(x, i * _const.Length);
+        var c = Host(ConstName);
+        var x = new float[n * c.Length];
+        for (int i = 0; i < n; i++) c.CopyTo(x, i * c.Length);
         return B.Upload(x, new Shape(n, _config.Channels(4), 4, 4));
     }
 }

@@ -6,6 +6,12 @@ namespace GrpcExplain.StyleGan;
 public sealed record LatentGradient(float[] Ws, IReadOnlyDictionary<string, float[]>? Noise);
 
 /// <summary>
+/// dL/d(parameter) of every trainable synthesis parameter (by stylegan2-ada-pytorch name, each the
+/// parameter's shape in C order), and dL/dws [N, num_ws, w_dim], per layer even when one w fed them all.
+/// </summary>
+public sealed record GeneratorGradients(IReadOnlyDictionary<string, float[]> Parameters, float[] Ws);
+
+/// <summary>
 /// One recorded synthesis: the images and every layer's activations, so the latent gradient of any
 /// image-space gradient (a loss's, a classifier's) can be taken, as often as needed. Dispose it to
 /// free the activations.
@@ -38,6 +44,29 @@ public sealed class SynthesisPass : IDisposable
     /// </summary>
     public LatentGradient Backward(float[] imageGradient, bool noise = false)
     {
+        var g = Run(imageGradient, noise ? SynthesisGradient.Noise : SynthesisGradient.Ws);
+        if (_perLayerWs) return new LatentGradient(g.Ws, g.Noise);
+        var config = _generator.Config;
+        var dw = new float[Batch * config.WDim];
+        for (int s = 0; s < Batch; s++)
+            for (int l = 0; l < config.NumWs; l++)
+                for (int j = 0; j < config.WDim; j++) dw[s * config.WDim + j] += g.Ws[(s * config.NumWs + l) * config.WDim + j];
+        return new LatentGradient(dw, g.Noise);
+    }
+
+    /// <summary>
+    /// Training's backward: dL/d(every trainable synthesis parameter) for dL/d(image) =
+    /// <paramref name="imageGradient"/> ([N, C, H, W]), and dL/dws per layer, to go on through
+    /// <see cref="Generator.MappingParameterGradient"/>.
+    /// </summary>
+    public GeneratorGradients ParameterBackward(float[] imageGradient)
+    {
+        var g = Run(imageGradient, SynthesisGradient.Parameters);
+        return new GeneratorGradients(g.Parameters!, g.Ws);
+    }
+
+    private SynthesisNetwork.Gradients Run(float[] imageGradient, SynthesisGradient wanted)
+    {
         ObjectDisposedException.ThrowIf(_records.Count == 0, this);
         ArgumentNullException.ThrowIfNull(imageGradient);
         if (imageGradient.Length != Images.Length)
@@ -45,14 +74,7 @@ public sealed class SynthesisPass : IDisposable
         int bad = Array.FindIndex(imageGradient, v => !float.IsFinite(v));
         if (bad >= 0) throw new ArgumentException($"The image gradient holds a non-finite value at element {bad}.", nameof(imageGradient));
         using var dImage = _generator.Backend.Upload(imageGradient, _image.Shape);
-        var (dWs, dNoise) = _network.Backward(_records, dImage, Batch, noise);
-        if (_perLayerWs) return new LatentGradient(dWs, dNoise);
-        var config = _generator.Config;
-        var dw = new float[Batch * config.WDim];
-        for (int s = 0; s < Batch; s++)
-            for (int l = 0; l < config.NumWs; l++)
-                for (int j = 0; j < config.WDim; j++) dw[s * config.WDim + j] += dWs[(s * config.NumWs + l) * config.WDim + j];
-        return new LatentGradient(dw, dNoise);
+        return _network.Backward(_records, dImage, Batch, wanted);
     }
 
     public void Dispose()

@@ -41,7 +41,7 @@ internal static class TinyGenerators
     public static Dictionary<string, HostTensor> RandomTensors(GeneratorConfig config, int seed = 1)
     {
         var rng = new Random(seed);
-        return config.ParameterShapes().ToDictionary(p => p.Name, p =>
+        return config.TensorShapes().ToDictionary(p => p.Name, p =>
         {
             var data = new float[HostTensor.Count(p.Shape)];
             // Roughly NVIDIA's initialisation: unit-scale weights, affine biases near 1, small noise strengths.

@@ -14,7 +14,7 @@ public class GeneratorConfigTests
     public void ParameterNamesAndShapesFollowStyleGan2AdaPytorch()
     {
         var config = new GeneratorConfig(ZDim: 32, CDim: 2, WDim: 16, ImgResolution: 8, ImgChannels: 1, MappingLayers: 2, ChannelBase: 64, ChannelMax: 12);
-        var shapes = config.ParameterShapes().ToDictionary(p => p.Name, p => p.Shape);
+        var shapes = config.TensorShapes().ToDictionary(p => p.Name, p => p.Shape);
         Assert.Equal([16, 2], shapes["mapping.embed.weight"]);
         Assert.Equal([16, 48], shapes["mapping.fc0.weight"]); // z_dim + embed features
         Assert.Equal([16, 16], shapes["mapping.fc1.weight"]);

@@ -100,7 +100,7 @@ def make(name, cfg, seed):
     gen = torch.Generator().manual_seed(seed)
     G = Generator.from_config(cfg).eval()
 
-    # The reference's state_dict is exactly GeneratorConfig.ParameterShapes() plus the FIR buffers.
+    # The reference's state_dict is exactly GeneratorConfig.TensorShapes() plus the FIR buffers.
     sd = G.state_dict()
     assert sorted(k for k in sd if not k.endswith("resample_filter")) == sorted(n for n, _ in cfg.parameter_shapes())
     assert all(list(sd[n].shape) == s for n, s in cfg.parameter_shapes())

@@ -2,7 +2,7 @@
 
 An independent re-implementation of training/networks.py's Generator (config E/F, 'skip'
 architecture) for checking our C# generator: same class names, same state_dict names and shapes
-(GeneratorConfig.ParameterShapes() in src/GrpcExplain.StyleGan), same arithmetic. What it leaves out,
+(GeneratorConfig.TensorShapes() in src/GrpcExplain.StyleGan), same arithmetic. What it leaves out,
 and why that does not change the numbers:
 
 - fp16 (num_fp16_res is accepted and ignored): NVIDIA's force_fp32=True path, which is what

@@ -132,7 +132,7 @@ class GeneratorConfig:
         return cfg
 
     def parameter_shapes(self):
-        """Every tensor the generator reads, NVIDIA's names and shapes in GeneratorConfig.ParameterShapes()'s order."""
+        """Every tensor the generator reads, NVIDIA's names and shapes in GeneratorConfig.TensorShapes()'s order."""
         out = []
         if self.c_dim > 0:
             out += [("mapping.embed.weight", [self.embed_features, self.c_dim]), ("mapping.embed.bias", [self.embed_features])]
@@ -201,7 +201,7 @@ def check_tensors(config, tensors):
 
 
 def save_generator(path, config, tensors, extra_metadata=None, with_resample_filters=True):
-    """Writes the parameters in ParameterShapes() order (then the FIR buffers) with the config as metadata."""
+    """Writes the parameters in GeneratorConfig.TensorShapes() order (then the FIR buffers) with the config as metadata."""
     config.validate()
     check_tensors(config, tensors)
     out = {name: tensors[name].reshape(shape) for name, shape in config.parameter_shapes()}

@@ -108,7 +108,7 @@ internal static class SyntheticPairing
     private static Dictionary<string, HostTensor> InitialTensors(GeneratorConfig config, Random random)
     {
         var tensors = new Dictionary<string, HostTensor>();
-        foreach (var (name, shape) in config.ParameterShapes())
+        foreach (var (name, shape) in config.TensorShapes())
         {
             int count = checked((int)HostTensor.Count(shape));
             float[] data = name.EndsWith(".affine.bias", StringComparison.Ordinal) ? [.. Enumerable.Repeat(1f, count)]

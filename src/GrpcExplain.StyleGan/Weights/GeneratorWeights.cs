@@ -43,7 +43,7 @@ public sealed class GeneratorWeights
     public static GeneratorWeights FromTensors(GeneratorConfig config, IReadOnlyDictionary<string, HostTensor> tensors)
     {
         config.Validate();
-        var expected = config.ParameterShapes().ToList();
+        var expected = config.TensorShapes().ToList();
         var names = expected.Select(e => e.Name).ToHashSet();
         var unexpected = tensors.Keys.Where(k => !names.Contains(k) && !GeneratorConfig.IsIgnoredBuffer(k)).Order(StringComparer.Ordinal).ToList();
         if (unexpected.Count > 0)
@@ -69,8 +69,34 @@ public sealed class GeneratorWeights
         return new GeneratorWeights(config, kept, Convert.ToHexStringLower(sha.GetHashAndReset()));
     }
 
+    /// <summary>
+    /// A new generator as stylegan2-ada-pytorch initialises one, deterministic for a seed: weights,
+    /// the constant input and the noise_const buffers N(0, 1) (the equalized-lr gains come at run time;
+    /// the mapping's weights are stored divided by its learning-rate multiplier 0.01, as
+    /// FullyConnectedLayer stores them, so they act as N(0, 1)); biases 0 except the affine layers' 1
+    /// (styles start at 1); noise strengths 0; w_avg 0. Values are drawn in <see cref="GeneratorConfig.TensorShapes"/> order.
+    /// </summary>
+    public static GeneratorWeights Initialize(GeneratorConfig config, int seed)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        config.Validate();
+        var rng = new Random(seed);
+        var tensors = new Dictionary<string, HostTensor>();
+        foreach (var (name, shape) in config.TensorShapes())
+        {
+            int count = checked((int)HostTensor.Count(shape));
+            float[] data = name.EndsWith(".affine.bias", StringComparison.Ordinal) ? [.. Enumerable.Repeat(1f, count)]
+                : name.EndsWith(".bias", StringComparison.Ordinal) || name.EndsWith(".noise_strength", StringComparison.Ordinal) || name == "mapping.w_avg" ? new float[count]
+                : name.StartsWith("mapping.fc", StringComparison.Ordinal) ? [.. SynthesisNetwork.Gaussian(rng, count).Select(v => v / MappingNetwork.LrMul)]
+                : SynthesisNetwork.Gaussian(rng, count);
+            tensors[name] = new HostTensor(shape, data);
+        }
+        return FromTensors(config, tensors);
+    }
+
+    /// <summary>A safetensors file with the architecture in its __metadata__, as <see cref="Load"/> reads it; written beside and renamed, so a crash leaves no half-written file.</summary>
     public void Save(string path) =>
-        SafeTensors.Write(path, Config.ParameterShapes().Select(p => new KeyValuePair<string, HostTensor>(p.Name, Tensors[p.Name])), Config.ToMetadata());
+        SafeTensors.Write(path, Config.TensorShapes().Select(p => new KeyValuePair<string, HostTensor>(p.Name, Tensors[p.Name])), Config.ToMetadata());
 
     private static string Quote(IEnumerable<string> names)
     {

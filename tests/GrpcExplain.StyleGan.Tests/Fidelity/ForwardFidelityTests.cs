@@ -31,7 +31,7 @@ public class ForwardFidelityTests(GeneratorCache generators) : IClassFixture<Gen
             Assert.Contains(forward, c => c.Psi != 1f && c.Cutoff is null);
             Assert.Contains(forward, c => c.Psi != 1f && c.Cutoff is not null);
             Assert.Contains(forward, c => c.Noise == NoiseMode.None);
-            int noiseLayers = f.Weights.Config.ParameterShapes().Count(p => p.Name.EndsWith(".noise_const", StringComparison.Ordinal));
+            int noiseLayers = f.Weights.Config.TensorShapes().Count(p => p.Name.EndsWith(".noise_const", StringComparison.Ordinal));
             Assert.Contains(gradient, c => c.Outputs.Keys.Count(k => k.StartsWith("d_noise_const.", StringComparison.Ordinal)) == noiseLayers);
         }
     }

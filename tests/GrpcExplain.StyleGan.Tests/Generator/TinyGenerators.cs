@@ -15,7 +15,7 @@ internal static class TinyGenerators
         var rng = new Random(seed);
         float N() => (float)(Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble()));
         var tensors = new Dictionary<string, HostTensor>();
-        foreach (var (name, shape) in config.ParameterShapes())
+        foreach (var (name, shape) in config.TensorShapes())
         {
             var data = new float[HostTensor.Count(shape)];
             // Mapping layers store their parameters divided by lr_mul (0.01), as NVIDIA initialises them.

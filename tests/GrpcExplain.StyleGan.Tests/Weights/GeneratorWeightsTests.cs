@@ -15,7 +15,7 @@ public sealed class GeneratorWeightsTests : IDisposable
     private static Dictionary<string, HostTensor> Random(GeneratorConfig config, int seed = 1)
     {
         var rng = new Random(seed);
-        return config.ParameterShapes().ToDictionary(p => p.Name,
+        return config.TensorShapes().ToDictionary(p => p.Name,
             p => new HostTensor(p.Shape, [.. Enumerable.Range(0, (int)HostTensor.Count(p.Shape)).Select(_ => (float)rng.NextDouble() - 0.5f)]));
     }
 
