@@ -51,7 +51,7 @@ public static class Postprocessing
 
     private static float Sigmoid(float x) => 1f / (1f + MathF.Exp(-x));
 
-    private static void Softmax(ReadOnlySpan<float> logits, Span<float> p)
+    internal static void Softmax(ReadOnlySpan<float> logits, Span<float> p)
     {
         float max = float.NegativeInfinity;
         foreach (float v in logits)

@@ -1,0 +1,89 @@
+using GrpcExplain.Kernels;
+
+namespace GrpcExplain.Classifiers.Reference;
+
+/// <summary>
+/// The reference CNN's parameters by name (<c>conv0.weight</c>, <c>conv0.bias</c>, …, <c>fc.weight</c>,
+/// <c>fc.bias</c>), checked against its configuration: every tensor present with its shape, nothing
+/// unexpected, all finite. Weights are stored unscaled, N(0, 1) at initialisation, and the layers apply
+/// their gains at run time (equalized learning rate, as the generator's weights: one Adam learning rate
+/// then moves every layer at the same relative pace): a convolution's weight is multiplied by
+/// √(2 / (in_channels·9)) (He's gain for ReLU), the fully connected weight by 1/√in_features. The ONNX
+/// export folds the gains in.
+/// </summary>
+public sealed class ReferenceCnnWeights
+{
+    private ReferenceCnnWeights(ReferenceCnnConfig config, IReadOnlyDictionary<string, HostTensor> tensors) =>
+        (Config, Tensors) = (config, tensors);
+
+    public ReferenceCnnConfig Config { get; }
+
+    public IReadOnlyDictionary<string, HostTensor> Tensors { get; }
+
+    public HostTensor this[string name] => Tensors.TryGetValue(name, out var t) ? t
+        : throw new KeyNotFoundException($"The reference CNN has no tensor '{name}'.");
+
+    /// <summary>Run-time gain of convolution weights with this many input channels.</summary>
+    public static float ConvGain(int inChannels) => MathF.Sqrt(2f / (inChannels * 9));
+
+    /// <summary>Run-time gain of the fully connected weight.</summary>
+    public static float FcGain(int inFeatures) => 1f / MathF.Sqrt(inFeatures);
+
+    /// <summary>Reads a weights file; errors name the file and what is wrong with it.</summary>
+    public static ReferenceCnnWeights Load(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"Reference CNN weights '{path}' do not exist.", path);
+        var file = SafeTensors.Read(path);
+        try
+        {
+            return FromTensors(ReferenceCnnConfig.FromMetadata(file.Metadata), file.Tensors);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new InvalidDataException($"{path}: {e.Message}", e);
+        }
+    }
+
+    public static ReferenceCnnWeights FromTensors(ReferenceCnnConfig config, IReadOnlyDictionary<string, HostTensor> tensors)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(tensors);
+        config.Validate();
+        var expected = config.ParameterShapes().ToDictionary(p => p.Name, p => p.Shape);
+        var problems = new List<string>();
+        var unexpected = tensors.Keys.Where(k => !expected.ContainsKey(k)).Order(StringComparer.Ordinal).ToList();
+        if (unexpected.Count > 0) problems.Add($"unexpected tensors {string.Join(", ", unexpected.Take(8))}{(unexpected.Count > 8 ? $" and {unexpected.Count - 8} more" : "")}");
+        var kept = new Dictionary<string, HostTensor>();
+        foreach (var (name, shape) in expected)
+        {
+            if (!tensors.TryGetValue(name, out var t)) problems.Add($"missing tensor '{name}'");
+            else if (!t.Shape.SequenceEqual(shape)) problems.Add($"tensor '{name}' has shape {t.ShapeText}, expected [{string.Join(", ", shape)}]");
+            else if (Array.FindIndex(t.Data, v => !float.IsFinite(v)) is int bad and >= 0) problems.Add($"tensor '{name}' holds a non-finite value at element {bad}");
+            else kept[name] = t;
+        }
+        if (problems.Count > 0)
+            throw new InvalidDataException($"reference CNN ({config.ImgChannels}x{config.ImgResolution}x{config.ImgResolution}, channels [{string.Join(", ", config.Channels)}], {config.ClassCount} classes): {string.Join("; ", problems)}.");
+        return new ReferenceCnnWeights(config, kept);
+    }
+
+    /// <summary>Every weight N(0, 1) (the gains come at run time), every bias 0; the same seed gives the same weights.</summary>
+    public static ReferenceCnnWeights Initialize(ReferenceCnnConfig config, int seed)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var rng = new Random(seed);
+        var tensors = new Dictionary<string, HostTensor>();
+        foreach (var (name, shape) in config.ParameterShapes())
+        {
+            var data = new float[HostTensor.Count(shape)];
+            if (name.EndsWith(".weight", StringComparison.Ordinal))
+                for (int i = 0; i < data.Length; i++)
+                    data[i] = (float)(Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble()));
+            tensors[name] = new HostTensor(shape, data);
+        }
+        return FromTensors(config, tensors);
+    }
+
+    /// <summary>Writes the weights with the architecture as metadata, atomically (temporary file, then rename).</summary>
+    public void Save(string path) =>
+        SafeTensors.Write(path, Config.ParameterShapes().Select(p => new KeyValuePair<string, HostTensor>(p.Name, Tensors[p.Name])), Config.ToMetadata());
+}
