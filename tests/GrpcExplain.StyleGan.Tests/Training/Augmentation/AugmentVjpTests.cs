@@ -39,14 +39,10 @@ public sealed class AugmentVjpTests
     public void BackwardIsTheAdjointOfTheForward(string transform, int channels)
     {
         var draws = DrawsFor(transform);
-        int n = draws.Length;
-        var x = Images(n, channels, Size, 1);
-        var y = Images(n, channels, Size, 2);
-        var f = (float[] v) => AugmentedBatch.Forward(v, draws, n, channels, Size).Images;
-        var offset = f(new float[x.Length]);
-        var fx = f(x);
-        var jx = fx.Select((v, i) => v - offset[i]).ToArray();
-        var jty = AugmentedBatch.Forward(x, draws, n, channels, Size).Backward(y);
+        var (x, y) = (Images(draws.Length, channels, Size, 1), Images(draws.Length, channels, Size, 2));
+        var offset = Augment(new float[x.Length], draws, channels).Images;
+        var jx = Augment(x, draws, channels).Images.Select((v, i) => v - offset[i]).ToArray();
+        var jty = Augment(x, draws, channels).Backward(y);
 
         double lhs = Dot(jx, y), rhs = Dot(x, jty);
         Assert.True(Math.Abs(lhs - rhs) <= 1e-5 * Scale(jx, y), $"{transform}, {channels} channels: <Jx, y> = {lhs}, <x, J^T y> = {rhs}");
@@ -57,18 +53,18 @@ public sealed class AugmentVjpTests
     public void BackwardMatchesCentralDifferences(string transform, int channels)
     {
         var draws = DrawsFor(transform);
-        int n = draws.Length;
-        var x = Images(n, channels, Size, 3);
-        var v = Images(n, channels, Size, 4);
-        var y = Images(n, channels, Size, 5);
+        var (x, v, y) = (Images(draws.Length, channels, Size, 3), Images(draws.Length, channels, Size, 4), Images(draws.Length, channels, Size, 5));
         const float eps = 0.05f; // affine: the difference is exact up to rounding, so a large step only reduces cancellation
-        var plus = AugmentedBatch.Forward(x.Select((a, i) => a + eps * v[i]).ToArray(), draws, n, channels, Size).Images;
-        var minus = AugmentedBatch.Forward(x.Select((a, i) => a - eps * v[i]).ToArray(), draws, n, channels, Size).Images;
+        var plus = Augment([.. x.Select((a, i) => a + eps * v[i])], draws, channels).Images;
+        var minus = Augment([.. x.Select((a, i) => a - eps * v[i])], draws, channels).Images;
         var jv = plus.Select((a, i) => (a - minus[i]) / (2.0f * eps)).ToArray();
-        var jty = AugmentedBatch.Forward(x, draws, n, channels, Size).Backward(y);
+        var jty = Augment(x, draws, channels).Backward(y);
         double fd = Dot(jv, y), vjp = Dot(v, jty);
         Assert.True(Math.Abs(fd - vjp) <= 1e-4 * Scale(jv, y), $"{transform}, {channels} channels: finite differences {fd}, VJP {vjp}");
     }
+
+    private static AugmentedBatch Augment(float[] images, SampleDraw[] draws, int channels) =>
+        AugmentedBatch.Forward(images, draws, draws.Length, channels, Size);
 
     /// <summary>The pipe's own random draws at P = 1, all transforms on, RGB and grey, a batch big enough to run in parallel.</summary>
     [Theory]
