@@ -93,6 +93,26 @@ def gradient_case(G64, space, latent, r, c=None, noise_layers=()):
     return img.detach(), grads
 
 
+def write_cases(out_dir, script, cfg, tensors, cases, **fields):
+    """cases.safetensors and cases.json beside generator.safetensors, as the C# Fixture class reads them;
+    fields (noise_layers, notes, ...) go into cases.json before the cases."""
+    save_safetensors(os.path.join(out_dir, "cases.safetensors"), tensors)
+    doc = {
+        "generator_script": script,
+        "reference": "tools/stylegan2/reference.py (NVIDIA stylegan2-ada-pytorch Generator, float32, unfused modulated convolution)",
+        "torch": torch.__version__,
+        "weights": "generator.safetensors",
+        "tensors": "cases.safetensors",
+        "config": cfg.to_metadata(),
+        "num_ws": cfg.num_ws,
+        "batch": N,
+        **fields,
+        "cases": cases,
+    }
+    with open(os.path.join(out_dir, "cases.json"), "w") as fh:
+        json.dump(doc, fh, indent=1)
+
+
 def make(name, cfg, seed):
     cfg.validate()
     out_dir = os.path.join(OUT_ROOT, name)
@@ -179,29 +199,14 @@ def make(name, cfg, seed):
                       "compute_dtype": "float64 (the float32 weights and inputs widened exactly; results rounded to float32 for storage)",
                       "outputs": outputs})
 
-    save_safetensors(os.path.join(out_dir, "cases.safetensors"), t)
-    doc = {
-        "generator_script": "tools/stylegan2/make_fixtures.py",
-        "reference": "tools/stylegan2/reference.py (NVIDIA stylegan2-ada-pytorch Generator, float32, unfused modulated convolution)",
-        "torch": torch.__version__,
-        "weights": "generator.safetensors",
-        "tensors": "cases.safetensors",
-        "config": cfg.to_metadata(),
-        "num_ws": cfg.num_ws,
-        "batch": N,
-        "noise_layers": cfg.noise_layers(),
-        "notes": [
-            "All tensors are F32. Forward cases are computed in float32; gradient cases in float64 and rounded to float32.",
-            "ws = mapping(z, c, psi, cutoff) has shape [N, num_ws, w_dim]; truncation: ws[:, :cutoff] = w_avg.lerp(ws[:, :cutoff], psi) (all ws when cutoff is null).",
-            "latent_space 'w': the w of shape [N, w_dim] is broadcast to every layer; 'wplus': one w per layer, [N, num_ws, w_dim].",
-            "noise_mode 'const': each layer adds noise_const * noise_strength; 'none': no noise.",
-            "d_noise_const.<layer> is dL/d(noise_const) of that layer, [res, res], summed over the batch; it is noise_strength times the gradient with respect to the noise map the layer adds.",
-            "img64 is the float64 image of the gradient case; max |img64 - float32 image| per case: " + json.dumps(f64_vs_f32),
-        ],
-        "cases": cases,
-    }
-    with open(os.path.join(out_dir, "cases.json"), "w") as fh:
-        json.dump(doc, fh, indent=1)
+    write_cases(out_dir, "tools/stylegan2/make_fixtures.py", cfg, t, cases, noise_layers=cfg.noise_layers(), notes=[
+        "All tensors are F32. Forward cases are computed in float32; gradient cases in float64 and rounded to float32.",
+        "ws = mapping(z, c, psi, cutoff) has shape [N, num_ws, w_dim]; truncation: ws[:, :cutoff] = w_avg.lerp(ws[:, :cutoff], psi) (all ws when cutoff is null).",
+        "latent_space 'w': the w of shape [N, w_dim] is broadcast to every layer; 'wplus': one w per layer, [N, num_ws, w_dim].",
+        "noise_mode 'const': each layer adds noise_const * noise_strength; 'none': no noise.",
+        "d_noise_const.<layer> is dL/d(noise_const) of that layer, [res, res], summed over the batch; it is noise_strength times the gradient with respect to the noise map the layer adds.",
+        "img64 is the float64 image of the gradient case; max |img64 - float32 image| per case: " + json.dumps(f64_vs_f32),
+    ])
     size = sum(os.path.getsize(os.path.join(out_dir, f)) for f in os.listdir(out_dir))
     print(f"{name}: {len(cases)} cases, {len(t)} tensors, {size / 1e6:.2f} MB, max|img| {float(img_z.abs().max()):.2f}, "
           f"float64 vs float32 images {max(f64_vs_f32.values()):.2e} -> {os.path.normpath(out_dir)}")

@@ -15,19 +15,17 @@ It writes tests/GrpcExplain.StyleGan.Tests/Fixtures/train16/{generator.safetenso
 cases.safetensors, cases.json} (tens of KB; committed), in make_fixtures.py's layout.
 """
 import copy
-import json
 import os
 import sys
 
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from make_fixtures import OUT_ROOT, random_weights  # noqa: E402
+from make_fixtures import N, OUT_ROOT, random_weights, write_cases  # noqa: E402
 from reference import Generator  # noqa: E402
-from weights import GeneratorConfig, load_generator, save_generator, save_safetensors  # noqa: E402
+from weights import GeneratorConfig, load_generator, save_generator  # noqa: E402
 
 NAME = "train16"
-N = 2
 CONFIG = GeneratorConfig(z_dim=8, c_dim=2, w_dim=8, img_resolution=16, img_channels=3,
                          mapping_layers=2, channel_base=64, channel_max=4, conv_clamp=256.0)
 SEED = 11
@@ -71,32 +69,17 @@ def main():
         outputs[f"d.{name}"] = f"{case}.d.{name}"
         t[f"{case}.d.{name}"] = p.grad.reshape(p.shape)
     t = {k: v.float().contiguous() for k, v in t.items()}
-    save_safetensors(os.path.join(out_dir, "cases.safetensors"), t)
-
-    doc = {
-        "generator_script": "tools/stylegan2/make_parameter_gradient_fixture.py",
-        "reference": "tools/stylegan2/reference.py (NVIDIA stylegan2-ada-pytorch Generator, unfused modulated convolution)",
-        "torch": torch.__version__,
-        "weights": "generator.safetensors",
-        "tensors": "cases.safetensors",
-        "config": cfg.to_metadata(),
-        "num_ws": cfg.num_ws,
-        "batch": N,
-        "notes": [
-            "ws = mapping(z, c) with psi 1, [N, num_ws, w_dim]; img = synthesis(ws, noise_mode='const'); L = sum(img * r).",
-            "img is the float32 forward; img64 and every gradient are computed in float64 (the float32 weights and inputs widened exactly) and rounded to float32.",
-            "d.<name> is dL/d(<name>) for every trainable parameter (G.named_parameters()), in the parameter's shape; d_ws is dL/dws per layer.",
-            "Buffers (mapping.w_avg, noise_const) have no gradient; noise_strength's gradient is through noise_const * noise_strength.",
-        ],
-        "cases": [{
-            "name": case, "kind": "parameter_gradient", "latent_space": "z",
-            "inputs": {"z": "inputs.z", "c": "inputs.c", "r": "inputs.r"},
-            "truncation_psi": 1.0, "truncation_cutoff": None, "noise_mode": "const", "loss": "L = sum(img * r)",
-            "compute_dtype": "float64 (results rounded to float32 for storage)", "outputs": outputs,
-        }],
-    }
-    with open(os.path.join(out_dir, "cases.json"), "w") as fh:
-        json.dump(doc, fh, indent=1)
+    write_cases(out_dir, "tools/stylegan2/make_parameter_gradient_fixture.py", cfg, t, [{
+        "name": case, "kind": "parameter_gradient", "latent_space": "z",
+        "inputs": {"z": "inputs.z", "c": "inputs.c", "r": "inputs.r"},
+        "truncation_psi": 1.0, "truncation_cutoff": None, "noise_mode": "const", "loss": "L = sum(img * r)",
+        "compute_dtype": "float64 (results rounded to float32 for storage)", "outputs": outputs,
+    }], notes=[
+        "ws = mapping(z, c) with psi 1, [N, num_ws, w_dim]; img = synthesis(ws, noise_mode='const'); L = sum(img * r).",
+        "img is the float32 forward; img64 and every gradient are computed in float64 (the float32 weights and inputs widened exactly) and rounded to float32.",
+        "d.<name> is dL/d(<name>) for every trainable parameter (G.named_parameters()), in the parameter's shape; d_ws is dL/dws per layer.",
+        "Buffers (mapping.w_avg, noise_const) have no gradient; noise_strength's gradient is through noise_const * noise_strength.",
+    ])
     size = sum(os.path.getsize(os.path.join(out_dir, f)) for f in os.listdir(out_dir))
     print(f"{NAME}: {len(params)} parameters, {len(t)} tensors, {size / 1e3:.0f} KB, max|img| {float(img32.abs().max()):.2f}, "
           f"float64 vs float32 image {float((img64.detach().float() - img32).abs().max()):.2e} -> {os.path.normpath(out_dir)}")
