@@ -13,7 +13,8 @@ namespace GrpcExplain.Classifiers;
 ///   "normalization": { "scale": 1.0, "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225] },
 ///   "output": { "name": "logits", "activation": "softmax" },
 ///   "class_labels": [ "normal", "tumor" ],
-///   "max_batch_size": 16 }
+///   "max_batch_size": 16,
+///   "fit": "resize" }
 /// </code>
 /// An image x in [-1, 1] becomes x01 = (x + 1) / 2, then for FP32 inputs (x01 * scale - mean[c]) / std[c]
 /// (no normalization: x01 itself), for UINT8 inputs round(clamp(x01, 0, 1) * 255).
@@ -34,6 +35,9 @@ public sealed record ClassifierConfig
     public required IReadOnlyList<string> ClassLabels { get; init; }
 
     public int MaxBatchSize { get; init; } = DefaultMaxBatchSize;
+
+    /// <summary>How an image file of another size is brought to the input's height and width (see <see cref="InputImages"/>).</summary>
+    public ImageFit Fit { get; init; } = ImageFit.Resize;
 
     private static readonly JsonSerializerOptions Json = new()
     {
@@ -212,6 +216,28 @@ public enum Activation
     /// <summary>Independent logits; one logit with two labels is the second label's probability.</summary>
     [JsonStringEnumMemberName("sigmoid")]
     Sigmoid,
+}
+
+/// <summary>
+/// The geometry that brings an image file of any size to the model's input height x width, as the model
+/// was trained: no resampling when the file already has that size.
+/// </summary>
+public enum ImageFit
+{
+    /// <summary>
+    /// The largest central region with the input's aspect ratio (a square for square inputs), resized to
+    /// the input size (bicubic, area-aware when shrinking): knee X-rays of 128x128 to 64x64, say.
+    /// </summary>
+    [JsonStringEnumMemberName("resize")]
+    Resize,
+
+    /// <summary>
+    /// The central height x width pixels, not resampled: the model sees the file's pixels at the scale it
+    /// was trained on (PatchCamelyon tiles are 96x96 and their label concerns the centre, so the model
+    /// takes their central 64x64). A file smaller than the input in either dimension is refused.
+    /// </summary>
+    [JsonStringEnumMemberName("center_crop")]
+    CenterCrop,
 }
 
 public sealed record InputConfig
