@@ -37,7 +37,7 @@ public sealed partial class Generator
             if (!shapes.TryGetValue(name, out var shape))
                 throw new ArgumentException(GeneratorConfig.IsBuffer(name) && name != WAvg
                     ? $"SetParameters: '{name}' is a fixed buffer, not a parameter; it cannot be set."
-                    : $"SetParameters: the generator has no parameter '{name}'; it has {string.Join(", ", shapes.Keys)}.", nameof(values));
+                    : $"SetParameters: the generator has no parameter '{name}'; it has {Listed(shapes.Keys)} (GeneratorConfig.ParameterShapes() and {WAvg}).", nameof(values));
             if (data is null) throw new ArgumentException($"SetParameters: no values for '{name}'.", nameof(values));
             long count = HostTensor.Count(shape);
             if (data.Length != count)
@@ -71,6 +71,9 @@ public sealed partial class Generator
         MappingBackward(z, batch, dWs, c, truncationPsi: 1f, truncationCutoff: null, parameters);
         return parameters;
     }
+
+    private static string Listed(Dictionary<string, int[]>.KeyCollection names) =>
+        names.Count <= 8 ? string.Join(", ", names) : $"{string.Join(", ", names.Take(6))}, ... ({names.Count} in all)";
 
     private Network Owner(string name) => name.StartsWith("mapping.", StringComparison.Ordinal) ? _mapping : _synthesis;
 

@@ -191,6 +191,32 @@ public sealed class GeneratorParametersTests : IDisposable
         Assert.All(a.Parameters.Values, v => Assert.All(v, x => Assert.True(float.IsFinite(x))));
     }
 
+    /// <summary>
+    /// A layer adds strength·map, so dL/d(strength) = Σ map·dL/d(added noise) = Σ map·dL/d(map) / strength:
+    /// two outputs of different backward passes tied exactly. Per-sample maps, as 'random' draws them.
+    /// </summary>
+    [Fact]
+    public void NoiseStrengthGradientAgreesWithTheNoiseMapGradientForPerSampleNoise()
+    {
+        var weights = TinyGenerators.Weights(Config);
+        using var g = new StyleGan.Generator(_backend, weights);
+        var rng = new Random(6);
+        int n = 2;
+        var ws = g.Map(TinyGenerators.Normal(rng, n * Config.ZDim), n, [1, 0, 0, 1]);
+        var maps = g.NoiseLayers.ToDictionary(l => l.Name, l => TinyGenerators.Normal(rng, n * l.Resolution * l.Resolution));
+        using var pass = g.Forward(ws, n, maps);
+        var r = TinyGenerators.Normal(rng, pass.Images.Length);
+        var noise = pass.Backward(r, noise: true).Noise!;
+        var parameters = pass.ParameterBackward(r).Parameters;
+        foreach (var layer in g.NoiseLayers)
+        {
+            float strength = weights[$"{layer.Name}.noise_strength"].Data[0];
+            double expected = maps[layer.Name].Zip(noise[layer.Name], (m, d) => (double)m * d).Sum() / strength;
+            double ours = parameters[$"{layer.Name}.noise_strength"][0];
+            Assert.True(Math.Abs(ours - expected) <= 1e-4 * (1 + Math.Abs(expected)), $"{layer.Name}: dL/d(noise_strength) {ours:G6}, Σ map·dL/d(map) / strength {expected:G6}.");
+        }
+    }
+
     [Fact]
     public void MappingGradientSumsTheLayersItFed()
     {
