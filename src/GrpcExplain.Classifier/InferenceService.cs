@@ -11,7 +11,9 @@ namespace GrpcExplain.Classifier;
 /// <summary>
 /// The Open Inference Protocol over the model repository: translation only. Validation lives in
 /// <see cref="OipTensors"/> (the messages) and <see cref="Classifiers.Onnx.OnnxModel"/> (the model's
-/// declared inputs); <see cref="ErrorInterceptor"/> turns their exceptions into statuses.
+/// declared inputs); <see cref="ErrorInterceptor"/> turns their exceptions into statuses. A white-box
+/// model (one with <c>reference.safetensors</c>) also declares and computes the outputs of
+/// <see cref="WhiteBoxOutputs"/>: image gradients and Grad-CAM, by <see cref="WhiteBoxInference"/>.
 /// </summary>
 internal sealed partial class InferenceService(ModelStore store, ILogger<InferenceService> logger) : GRPCInferenceService.GRPCInferenceServiceBase
 {
@@ -35,37 +37,50 @@ internal sealed partial class InferenceService(ModelStore store, ILogger<Inferen
     public override Task<ModelReadyResponse> ModelReady(ModelReadyRequest request, ServerCallContext context)
     {
         RequireName("name", request.Name);
-        if (store.Repository is not { } repository)
+        if (store.Repository is null)
         {
             return Task.FromResult(new ModelReadyResponse { Ready = false });
         }
-        repository.Resolve(request.Name, request.Version);
+        store.Resolve(request.Name, request.Version);
         return Task.FromResult(new ModelReadyResponse { Ready = true });
     }
 
     public override Task<ModelMetadataResponse> ModelMetadata(ModelMetadataRequest request, ServerCallContext context)
     {
         RequireName("name", request.Name);
-        var (model, _, onnx) = store.Require().Resolve(request.Name, request.Version);
+        var (model, _, onnx, whiteBox) = store.Resolve(request.Name, request.Version);
         var response = new ModelMetadataResponse { Name = model.Name, Platform = Platform };
         response.Versions.AddRange(model.Versions.Keys.Select(v => v.ToString(CultureInfo.InvariantCulture)));
         response.Inputs.AddRange(onnx.Inputs.Select(OipTensors.Metadata));
         response.Outputs.AddRange(onnx.Outputs.Select(OipTensors.Metadata));
+        if (whiteBox is not null)
+        {
+            // The white box takes the ONNX model's one input; its outputs follow the model's own.
+            response.Outputs.AddRange(WhiteBoxOutputs.Specs(onnx.Inputs[0] with { Shape = [-1, whiteBox.Config.ImgChannels, whiteBox.Config.ImgResolution, whiteBox.Config.ImgResolution] })
+                .Select(OipTensors.Metadata));
+        }
         return Task.FromResult(response);
     }
 
     public override async Task<ModelInferResponse> ModelInfer(ModelInferRequest request, ServerCallContext context)
     {
         RequireName("model_name", request.ModelName);
-        var (model, version, onnx) = store.Require().Resolve(request.ModelName, request.ModelVersion);
+        var (model, version, onnx, whiteBox) = store.Resolve(request.ModelName, request.ModelVersion);
+        var plan = WhiteBoxInference.Plan(request, model.Name, onnx, whiteBox);
         var inputs = OipTensors.ReadInputs(request);
-        string[] outputs = [.. request.Outputs.Select(o => o.Name)];
         var started = Stopwatch.GetTimestamp();
-        var results = await Task.Run(() => onnx.Run(inputs, outputs, context.CancellationToken), context.CancellationToken).ConfigureAwait(false);
+        var results = await plan.RunAsync(onnx, whiteBox, inputs, context.CancellationToken).ConfigureAwait(false);
         double elapsedMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
         long batch = inputs.Count > 0 && inputs[0].Shape.Count > 0 ? inputs[0].Shape[0] : 0;
         // Sizes and timing only: never tensor contents or the client's request id, which may carry patient data.
-        LogInfer(logger, model.Name, version, batch, elapsedMs, onnx.ExecutionProvider);
+        if (plan.WhiteBoxOutputNames.Count > 0)
+        {
+            LogWhiteBoxInfer(logger, model.Name, version, batch, plan.WhiteBoxOutputNames, elapsedMs);
+        }
+        else
+        {
+            LogInfer(logger, model.Name, version, batch, elapsedMs, onnx.ExecutionProvider);
+        }
         string versionText = version.ToString(CultureInfo.InvariantCulture);
         return OipTensors.Response(model.Name, versionText, request.Id, results, raw: request.RawInputContents.Count > 0);
     }
@@ -80,4 +95,7 @@ internal sealed partial class InferenceService(ModelStore store, ILogger<Inferen
 
     [LoggerMessage(Level = LogLevel.Information, Message = "ModelInfer {Model} v{Version}: batch {Batch} in {ElapsedMs:F1} ms on {Provider}")]
     private static partial void LogInfer(ILogger logger, string model, long version, long batch, double elapsedMs, string provider);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "ModelInfer {Model} v{Version}: batch {Batch} with {WhiteBoxOutputs} in {ElapsedMs:F1} ms")]
+    private static partial void LogWhiteBoxInfer(ILogger logger, string model, long version, long batch, IEnumerable<string> whiteBoxOutputs, double elapsedMs);
 }

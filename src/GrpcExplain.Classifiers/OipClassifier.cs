@@ -22,16 +22,18 @@ public sealed record OipClassifierOptions
 /// preprocessed here, as the model's <see cref="ClassifierConfig"/> says, and sent as the model's own
 /// input tensor, so the server needs to know nothing of ours. <see cref="ConnectAsync(GrpcChannel, string, string?, ClassifierConfig, OipClassifierOptions?, CancellationToken)"/>
 /// checks the config against the server's ModelMetadata first, so a mismatch is found at start,
-/// not at the first image.
+/// not at the first image. When the metadata lists our white-box outputs (<see cref="WhiteBoxOutputs"/>) and
+/// the config can carry their gradient back to the images (an FP32 input, softmax over logits), the
+/// classifier is an <see cref="OipWhiteBoxClassifier"/>.
 /// </summary>
-public sealed class OipClassifier : IClassifier
+public class OipClassifier : IClassifier
 {
     private readonly GRPCInferenceService.GRPCInferenceServiceClient _client;
     private readonly ClassifierConfig _config;
     private readonly OipClassifierOptions _options;
     private readonly GrpcChannel? _ownedChannel;
 
-    private OipClassifier(GRPCInferenceService.GRPCInferenceServiceClient client, ClassifierConfig config, OipClassifierOptions options,
+    private protected OipClassifier(GRPCInferenceService.GRPCInferenceServiceClient client, ClassifierConfig config, OipClassifierOptions options,
         ClassifierDescription description, GrpcChannel? ownedChannel)
     {
         _client = client;
@@ -85,19 +87,36 @@ public sealed class OipClassifier : IClassifier
         // when it reports exactly one, so the description never claims more than is known.
         string described = !string.IsNullOrEmpty(version) ? version : metadata.Versions.Count == 1 ? metadata.Versions[0] : "";
         var description = new ClassifierDescription(model, described, config.Input.Channels, config.Input.Height, config.Input.Width, config.ClassLabels);
-        return new OipClassifier(client, config, options, description, owned);
+        return OipWhiteBoxClassifier.Offered(model, config, metadata)
+            ? new OipWhiteBoxClassifier(client, config, options, description, owned)
+            : new OipClassifier(client, config, options, description, owned);
     }
+
+    private protected ClassifierConfig Config => _config;
 
     public async Task<Predictions> ClassifyAsync(ImageBatch images, CancellationToken cancellationToken = default)
     {
+        var probabilities = new float[images.Count * _config.ClassLabels.Count];
+        await InferAsync(images, [_config.Output.Name], null, (response, start, count) => ReadProbabilities(response, count).CopyTo(probabilities, start * _config.ClassLabels.Count),
+            cancellationToken).ConfigureAwait(false);
+        return new Predictions(probabilities, images.Count, _config.ClassLabels);
+    }
+
+    /// <summary>
+    /// One ModelInfer per batch of at most max_batch_size images, preprocessed as the config says, asking for
+    /// <paramref name="outputs"/>; <paramref name="configure"/> adds to each request, <paramref name="read"/>
+    /// takes each response with its batch's first image and count.
+    /// </summary>
+    private protected async Task InferAsync(ImageBatch images, IReadOnlyList<string> outputs, Action<ModelInferRequest>? configure,
+        Action<ModelInferResponse, int, int> read, CancellationToken cancellationToken)
+    {
         Preprocessing.CheckImages(_config, images);
-        int labels = _config.ClassLabels.Count;
-        var probabilities = new float[images.Count * labels];
         for (int start = 0; start < images.Count; start += _config.MaxBatchSize)
         {
             int count = Math.Min(_config.MaxBatchSize, images.Count - start);
             var input = Preprocessing.ToModelInput(_config, images, start, count);
-            var request = OipTensors.Request(Description.Model, Description.Version, [input], [_config.Output.Name], _options.RawContents);
+            var request = OipTensors.Request(Description.Model, Description.Version, [input], outputs, _options.RawContents);
+            configure?.Invoke(request);
             ModelInferResponse response;
             try
             {
@@ -108,11 +127,16 @@ public sealed class OipClassifier : IClassifier
             {
                 throw new OperationCanceledException("The classification was cancelled.", e, cancellationToken);
             }
-            var output = OipTensors.ReadOutput(response, _config.Output.Name);
-            Postprocessing.ToProbabilities(_config, output, count).CopyTo(probabilities, start * labels);
+            read(response, start, count);
         }
-        return new Predictions(probabilities, images.Count, _config.ClassLabels);
     }
 
-    public void Dispose() => _ownedChannel?.Dispose();
+    private protected float[] ReadProbabilities(ModelInferResponse response, int count) =>
+        Postprocessing.ToProbabilities(_config, OipTensors.ReadOutput(response, _config.Output.Name), count);
+
+    public void Dispose()
+    {
+        _ownedChannel?.Dispose();
+        GC.SuppressFinalize(this);
+    }
 }

@@ -21,17 +21,6 @@ public sealed record ClassPrediction(float[] Probabilities, int PredictedClass, 
     }
 }
 
-/// <summary>
-/// A white-box classifier: besides probabilities, the gradient of a class's logit with respect to the
-/// input pixels (our reference CNN offers it and says so in its metadata). The gradient direction
-/// pulls it back into latent space through the generator's latent gradient.
-/// </summary>
-public interface IImageGradientClassifier : IClassifier
-{
-    /// <summary>d(logit of <paramref name="targetClass"/>)/d(image) for each image, [N, C, H, W] in the images' [-1, 1] units, with the predictions.</summary>
-    Task<(Predictions Predictions, float[] Gradient)> ClassLogitGradientAsync(ImageBatch images, int targetClass, CancellationToken cancellationToken);
-}
-
 /// <summary>Logits of probabilities, clipped so that 0 and 1 stay finite.</summary>
 public static class Logit
 {
