@@ -9,7 +9,9 @@ namespace GrpcExplain.Coordinator;
 /// <summary>
 /// The classifiers the coordinator reaches, all through one Open Inference Protocol server: each model
 /// (and version) is connected once, with its classifier.json from the config repository, and kept.
-/// The classifiers handed out name themselves in every failure (<see cref="DependencyException"/>).
+/// The classifiers handed out name themselves in every failure (<see cref="DependencyException"/>), and a
+/// model whose metadata offers image gradients and Grad-CAM stays a white box (<see cref="IImageGradientClassifier"/>,
+/// <see cref="IGradCamClassifier"/>).
 /// </summary>
 internal sealed class ClassifierCatalog(GrpcChannel channel, Uri address, CoordinatorServiceOptions options) : IDisposable
 {
@@ -61,7 +63,7 @@ internal sealed class ClassifierCatalog(GrpcChannel channel, Uri address, Coordi
         {
             var classifier = await OipClassifier.ConnectAsync(channel, name, string.IsNullOrEmpty(version) ? null : version, config,
                 new OipClassifierOptions { CallTimeout = options.DependencyCallTimeout }, timeout.Token).ConfigureAwait(false);
-            return new NamedClassifier(classifier, address);
+            return classifier is OipWhiteBoxClassifier whiteBox ? new NamedWhiteBoxClassifier(whiteBox, address) : new NamedClassifier(classifier, address);
         }
         catch (RpcException e) when (e.StatusCode == StatusCode.NotFound)
         {
@@ -85,15 +87,18 @@ internal sealed class ClassifierCatalog(GrpcChannel channel, Uri address, Coordi
     }
 
     /// <summary>An Open Inference Protocol classifier whose failures say that the classifier failed, and which.</summary>
-    private sealed class NamedClassifier(IClassifier inner, Uri address) : IClassifier
+    private class NamedClassifier(IClassifier inner, Uri address) : IClassifier
     {
         public ClassifierDescription Description => inner.Description;
 
-        public async Task<Predictions> ClassifyAsync(ImageBatch images, CancellationToken cancellationToken = default)
+        public Task<Predictions> ClassifyAsync(ImageBatch images, CancellationToken cancellationToken = default) =>
+            GuardAsync(() => inner.ClassifyAsync(images, cancellationToken), cancellationToken);
+
+        protected async Task<T> GuardAsync<T>(Func<Task<T>> call, CancellationToken cancellationToken)
         {
             try
             {
-                return await inner.ClassifyAsync(images, cancellationToken).ConfigureAwait(false);
+                return await call().ConfigureAwait(false);
             }
             catch (Exception e) when (!cancellationToken.IsCancellationRequested && e is RpcException or HttpRequestException or IOException or InvalidDataException)
             {
@@ -103,5 +108,14 @@ internal sealed class ClassifierCatalog(GrpcChannel channel, Uri address, Coordi
         }
 
         public void Dispose() => inner.Dispose();
+    }
+
+    private sealed class NamedWhiteBoxClassifier(OipWhiteBoxClassifier inner, Uri address) : NamedClassifier(inner, address), IImageGradientClassifier, IGradCamClassifier
+    {
+        public Task<(Predictions Predictions, float[] Gradient)> ClassLogitGradientAsync(ImageBatch images, int targetClass, CancellationToken cancellationToken) =>
+            GuardAsync(() => inner.ClassLogitGradientAsync(images, targetClass, cancellationToken), cancellationToken);
+
+        public Task<float[]> GradCamAsync(ImageBatch images, int targetClass, CancellationToken cancellationToken) =>
+            GuardAsync(() => inner.GradCamAsync(images, targetClass, cancellationToken), cancellationToken);
     }
 }

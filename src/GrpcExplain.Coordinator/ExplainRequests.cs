@@ -1,4 +1,6 @@
 using GrpcExplain.Classifiers;
+using GrpcExplain.Classifiers.Oip;
+using GrpcExplain.Classifiers.Reference;
 using GrpcExplain.Explain;
 using GrpcExplain.Explain.Directions;
 using GrpcExplain.Explain.Generation;
@@ -36,8 +38,9 @@ internal static class ExplainRequests
         };
         if (method is null) errors.Add("direction_method", $"{(int)r.DirectionMethod} is not a DirectionMethod.");
         if (method == Explain.DirectionMethod.Gradient && classifier is not IImageGradientClassifier)
-            errors.Add("direction_method", $"DIRECTION_METHOD_GRADIENT needs a white-box classifier, and '{classifier.Description.Model}' is reached through the Open Inference Protocol, " +
-                "which gives no image gradients: use DIRECTION_METHOD_BLACK_BOX_GRADIENT_ESTIMATE (the same gradient, estimated from predictions) or DIRECTION_METHOD_LINEAR_PROBE.");
+            errors.Add("direction_method", $"DIRECTION_METHOD_GRADIENT needs a white-box classifier, and '{classifier.Description.Model}' is a black box: its server's ModelMetadata " +
+                $"lists no '{WhiteBoxOutputs.LogitGradient}' output (our classifier service gives image gradients for models with {ReferenceCnnExport.WeightsFileName} beside their ONNX file): " +
+                "use DIRECTION_METHOD_BLACK_BOX_GRADIENT_ESTIMATE (the same gradient, estimated from predictions) or DIRECTION_METHOD_LINEAR_PROBE.");
         if (r.DirectionId.Length > 0 && method != Explain.DirectionMethod.LinearProbe)
             errors.Add("direction_id", "names a stored linear-probe direction: set it only with DIRECTION_METHOD_LINEAR_PROBE.");
 

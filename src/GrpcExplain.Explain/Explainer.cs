@@ -54,9 +54,10 @@ public sealed record Summarised(WalkSummary Summary, double ElapsedSeconds) : Ex
 
 /// <summary>
 /// The method, as the coordinator runs it (DESIGN.md): predict the input; project it; find the
-/// direction; walk it; summarise, with an occlusion map of the input for comparison. Events are
-/// yielded as soon as each exists, so one reader writes them to a stream in order. The occlusion map
-/// needs only the input and the classifier, so it is computed alongside the projection and the walk.
+/// direction; walk it; summarise, with a heat map of the input for comparison (Grad-CAM from a white-box
+/// classifier, occlusion sensitivity from a black box). Events are yielded as soon as each exists, so one
+/// reader writes them to a stream in order. The heat map needs only the input and the classifier, so it
+/// is computed alongside the projection and the walk.
 /// Cancelling the token stops every call in flight.
 /// </summary>
 public sealed class Explainer(IGeneratorClient generator, ILatentEncoder encoder, LinearProbeDirections probes, ExplainerSettings settings)
@@ -70,7 +71,7 @@ public sealed class Explainer(IGeneratorClient generator, ILatentEncoder encoder
         var original = await ClassPrediction.OfAsync(classifier, job.Image, cancellationToken).ConfigureAwait(false);
         yield return new OriginalPredicted(original);
 
-        var heatMap = OcclusionSensitivity.ComputeAsync(classifier, job.Image, job.TargetClass, settings.OcclusionPatch, settings.OcclusionStride, sideWork.Token);
+        var heatMap = GradCamHeatMap.OfAsync(classifier, job.Image, job.TargetClass, settings.OcclusionPatch, settings.OcclusionStride, sideWork.Token);
         try
         {
             Projection? projection = null;

@@ -8,6 +8,7 @@ using Grpc.Net.Client;
 using GrpcExplain.Classifier;
 using GrpcExplain.Classifiers;
 using GrpcExplain.Classifiers.Onnx;
+using GrpcExplain.Classifiers.Reference;
 using GrpcExplain.Explain.Generation;
 using GrpcExplain.Generator;
 using GrpcExplain.Kernels;
@@ -27,12 +28,13 @@ namespace GrpcExplain.Coordinator.Tests;
 /// The three services as a deployment runs them, each a host on its own loopback port: the generator
 /// (the grey32 fixture, 1x32x32 images, w_dim 32), the classifier service hosting one ONNX model built
 /// to depend on a known latent direction (<see cref="DirectionModel"/>), and the coordinator with its
-/// direction database in a temporary folder. Each host can be stopped on its own (a restart, a crash),
+/// direction database in a temporary folder; with whiteBox, also <see cref="WhiteBoxModel"/>, a tiny reference CNN
+/// (random weights) as ReferenceCnnExport writes it. Each host can be stopped on its own (a restart, a crash),
 /// and <see cref="CallGate"/>s on the generator and the classifier let a test hold a call mid-stream.
 /// </summary>
 public sealed class Deployment : IAsyncDisposable
 {
-    public const string Model = "latent_direction";
+    public const string Model = "latent_direction", WhiteBoxModel = "reference_cnn";
     private readonly bool _fakeEncoder;
 
     private Deployment(string folder, bool fakeEncoder) => (Folder, _fakeEncoder) = (folder, fakeEncoder);
@@ -48,14 +50,23 @@ public sealed class Deployment : IAsyncDisposable
     public DirectionModel Direction { get; private set; } = null!;
     public ExplainerService.ExplainerServiceClient Client => new(Coordinator.Channel);
 
+    /// <summary>The white-box model's network (1x32x32, classes "away" and "towards"), when the deployment has it.</summary>
+    public ReferenceCnnWeights? WhiteBox { get; private set; }
+
     /// <param name="fakeEncoder">Project to the known latent of the input (<see cref="KnownLatentEncoder"/>) instead of the generator's Project RPC.</param>
-    public static async Task<Deployment> StartAsync(bool fakeEncoder = true)
+    /// <param name="whiteBox">Also serve <see cref="WhiteBoxModel"/>.</param>
+    public static async Task<Deployment> StartAsync(bool fakeEncoder = true, bool whiteBox = false)
     {
         var deployment = new Deployment(Directory.CreateTempSubdirectory("grpcexplain-coordinator-").FullName, fakeEncoder);
         try
         {
             await deployment.StartGeneratorAsync();
             deployment.Direction = await DirectionModel.BuildAsync(new GeneratorService.GeneratorServiceClient(deployment.Generator.Channel), deployment.Repository);
+            if (whiteBox)
+            {
+                deployment.WhiteBox = ReferenceCnnWeights.Initialize(new ReferenceCnnConfig(DirectionModel.Resolution, 1, [4, 8], ["away", "towards"]), seed: 21);
+                ReferenceCnnExport.Write(deployment.WhiteBox, deployment.Repository, WhiteBoxModel, ImageFit.Resize);
+            }
             await deployment.StartClassifierAsync();
             await deployment.StartCoordinatorAsync();
             return deployment;

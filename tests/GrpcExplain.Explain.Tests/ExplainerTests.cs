@@ -97,6 +97,23 @@ public sealed class ExplainerTests : IDisposable
     }
 
     [Fact]
+    public async Task TheHeatMapIsGradCamFromAWhiteBoxAndOcclusionFromABlackBox()
+    {
+        var whiteBox = new GradCamClassifier(new DirectionClassifier(D));
+        var events = await Create(new LinearGenerator()).ExplainAsync(Job(DirectionMethod.Gradient, new AlphaRangeWalk(0, 1, 2)), whiteBox, Ct).ToListAsync(Ct);
+        var made = events.OfType<HeatMapMade>().Single();
+        Assert.Equal(HeatMapMethod.GradCam, made.HeatMap.Method);
+        Assert.Equal(GradCamClassifier.Map(D), made.HeatMap.Relevance);
+        Assert.Equal((LinearGenerator.Resolution, LinearGenerator.Resolution), (made.HeatMap.Height, made.HeatMap.Width));
+        // Asked once, for the target class, of the input itself.
+        Assert.Equal([1], whiteBox.Targets);
+        Assert.Equal(Input(-1f).Pixels, made.Original.Pixels);
+
+        events = await Create(new LinearGenerator()).ExplainAsync(Job(DirectionMethod.LinearProbe, new AlphaRangeWalk(0, 1, 2)), new BlackBox(new DirectionClassifier(D)), Ct).ToListAsync(Ct);
+        Assert.Equal(HeatMapMethod.Occlusion, events.OfType<HeatMapMade>().Single().HeatMap.Method);
+    }
+
+    [Fact]
     public async Task CancellingStopsTheWalk()
     {
         var generator = new LinearGenerator();
@@ -147,6 +164,26 @@ public sealed class ExplainerTests : IDisposable
     {
         public ClassifierDescription Description => inner.Description;
         public Task<Predictions> ClassifyAsync(ImageBatch images, CancellationToken cancellationToken = default) => inner.ClassifyAsync(images, cancellationToken);
+        public void Dispose() => inner.Dispose();
+    }
+
+    /// <summary>A white box whose Grad-CAM is |d| scaled to a largest value of 1, whatever the image; it records the classes asked for.</summary>
+    private sealed class GradCamClassifier(DirectionClassifier inner) : IImageGradientClassifier, IGradCamClassifier
+    {
+        public List<int> Targets { get; } = [];
+        public ClassifierDescription Description => inner.Description;
+        public Task<Predictions> ClassifyAsync(ImageBatch images, CancellationToken cancellationToken = default) => inner.ClassifyAsync(images, cancellationToken);
+        public Task<(Predictions Predictions, float[] Gradient)> ClassLogitGradientAsync(ImageBatch images, int targetClass, CancellationToken cancellationToken) =>
+            inner.ClassLogitGradientAsync(images, targetClass, cancellationToken);
+
+        public Task<float[]> GradCamAsync(ImageBatch images, int targetClass, CancellationToken cancellationToken)
+        {
+            lock (Targets) Targets.Add(targetClass);
+            return Task.FromResult<float[]>([.. Enumerable.Range(0, images.Count).SelectMany(_ => Map(inner.Direction))]);
+        }
+
+        public static float[] Map(float[] d) => [.. d.Select(v => Math.Abs(v) / d.Max(Math.Abs))];
+
         public void Dispose() => inner.Dispose();
     }
 

@@ -5,7 +5,7 @@ namespace GrpcExplain.Explain.HeatMaps;
 /// <summary>How a heat map was made.</summary>
 public enum HeatMapMethod
 {
-    /// <summary>Grad-CAM, for classifiers that expose gradients (the reference CNN, not yet served).</summary>
+    /// <summary>Grad-CAM, for white-box classifiers (<see cref="IGradCamClassifier"/>: the reference CNN).</summary>
     GradCam,
 
     /// <summary>The drop in the target probability when each patch is covered (black-box).</summary>
@@ -19,8 +19,8 @@ public sealed record HeatMap(HeatMapMethod Method, float[] Relevance, int Height
 /// Occlusion sensitivity (Zeiler and Fergus 2014), the black-box heat map: cover each square patch
 /// with mid-grey (0 in [-1, 1]) and see how far the target probability drops. A pixel's relevance is
 /// the mean drop over the patches that cover it, negative drops counted as none, scaled so the
-/// largest is 1. Grad-CAM needs a white-box classifier with convolutional features: it comes with
-/// the reference CNN, and until then every heat map is occlusion (and says so in its method).
+/// largest is 1. A white-box classifier with convolutional features gets Grad-CAM instead
+/// (<see cref="GradCamHeatMap"/>); the map says which in its method.
 /// </summary>
 public static class OcclusionSensitivity
 {
