@@ -32,7 +32,12 @@ internal static class CoordinatorExplanation
             Image = new Image { Encoded = new EncodedImage { Format = format, Data = ByteString.CopyFrom(bytes) } },
             ClassifierModel = new ClassifierModel { Name = settings.Classifier },
             TargetClass = target,
-            DirectionMethod = settings.Method == GrpcExplain.Explain.DirectionMethod.LinearProbe ? ProtoDirectionMethod.LinearProbe : ProtoDirectionMethod.BlackBoxGradientEstimate,
+            DirectionMethod = settings.Method switch
+            {
+                GrpcExplain.Explain.DirectionMethod.Gradient => ProtoDirectionMethod.Gradient,
+                GrpcExplain.Explain.DirectionMethod.BlackBoxGradientEstimate => ProtoDirectionMethod.BlackBoxGradientEstimate,
+                _ => ProtoDirectionMethod.LinearProbe,
+            },
             NumFrames = settings.Frames,
             Encoding = new EncodingOptions { LatentSpace = settings.WPlus ? ProtoLatentSpace.WPlus : ProtoLatentSpace.W, NumSteps = settings.ProjectionSteps },
         };

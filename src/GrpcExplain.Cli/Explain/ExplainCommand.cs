@@ -20,7 +20,8 @@ internal sealed class ExplainCommand
     private readonly Option<string> _out = new("--out") { Description = "Output folder: frames/NNN.png, strip.png, walk.gif, probability.png, heatmap.png, summary.json.", Required = true, HelpName = "DIR" };
     private readonly Option<int> _steps = new("--projection-steps") { Description = "Projection steps that find the image's latent (more: a closer reconstruction, slower).", HelpName = "N", DefaultValueFactory = _ => ExplainSettings.DefaultProjectionSteps };
     private readonly Option<string> _space = new("--latent-space") { Description = "Project into W (one w for every layer) or W+ (one per layer).", HelpName = "w|w+", DefaultValueFactory = _ => "w" };
-    private readonly Option<string> _method = new("--direction") { Description = "How the direction is found: the paper's linear probe (fitted once and stored) or a gradient estimated from classifier calls.", HelpName = "linear-probe|black-box", DefaultValueFactory = _ => "linear-probe" };
+    private readonly Option<string> _method = new("--direction") { Description = "How the direction is found: the paper's linear probe (fitted once and stored), the gradient of the target logit " +
+        "(white-box classifiers only: those with reference.safetensors), or that gradient estimated from classifier calls.", HelpName = "linear-probe|gradient|black-box", DefaultValueFactory = _ => "linear-probe" };
     private readonly Option<float?> _maxAlpha = new("--max-alpha") { Description = $"How far the walk may go along the unit direction. Default: {ExplainSettings.SpreadsWalked} spreads of the generator's latents along it (with --coordinator: {ExplainSettings.CoordinatorMaxAlpha}).", HelpName = "A" };
     private readonly Option<string> _stopAt = new("--stop-at") { Description = "Stop at the first frame whose target probability reaches P; 'none' walks every frame.", HelpName = "P|none", DefaultValueFactory = _ => ExplainSettings.DefaultStopAt.ToString(CultureInfo.InvariantCulture) };
     private readonly Option<string> _models = new("--models") { Description = "The bundled models folder (default: models/ beside the executable or in the repository root).", HelpName = "DIR" };
@@ -67,8 +68,9 @@ internal sealed class ExplainCommand
         var method = parsed.GetValue(_method) switch
         {
             "linear-probe" => DirectionMethod.LinearProbe,
+            "gradient" => DirectionMethod.Gradient,
             "black-box" => DirectionMethod.BlackBoxGradientEstimate,
-            var s => throw new UsageException($"--direction '{s}': choose linear-probe or black-box."),
+            var s => throw new UsageException($"--direction '{s}': choose linear-probe, gradient or black-box."),
         };
         float? maxAlpha = parsed.GetValue(_maxAlpha);
         if (maxAlpha is { } a && !(a > 0 && float.IsFinite(a))) throw new UsageException($"--max-alpha must be a positive number, got {a}.");

@@ -28,6 +28,9 @@ internal static class ExplainRun
         if (pairing.Synthetic)
             stderr.WriteLine($"grpcexplain: '{pairing.Name}' is a synthetic placeholder (random generator, classifier built on a known latent direction), not a trained model: see {pairing.CardPath}.");
         using var explainer = InProcessExplainer.Open(pairing, model, settings.Backend, settings.DirectionsPath);
+        if (settings.Method == DirectionMethod.Gradient && !explainer.IsWhiteBox)
+            throw new UsageException($"--direction gradient needs a white-box classifier, and '{model}' is a black box (its folder {Path.Combine(pairing.ClassifierRepository, model)} " +
+                "has no reference.safetensors, so it gives no image gradient): use --direction black-box (the same gradient, estimated from predictions) or linear-probe.");
         int target = explainer.TargetClass(settings.Target);
         var info = explainer.Generator.Info;
         var image = ExplainImages.Read(settings.ImagePath, info.ImageChannels, info.ImageResolution);
@@ -85,6 +88,13 @@ internal static class ExplainRun
 
     public static string HeatMapName(HeatMapMethod method) => method == HeatMapMethod.GradCam ? "grad_cam" : "occlusion";
 
+    private static string HeatMapTitle(string name) => name switch
+    {
+        "grad_cam" => "Grad-CAM",
+        "occlusion" => "occlusion sensitivity",
+        _ => "no heat map",
+    };
+
     public static void Report(ExplanationSummary s, string folder, TextWriter stdout)
     {
         string F(double v) => v.ToString("0.###", CultureInfo.InvariantCulture);
@@ -97,6 +107,6 @@ internal static class ExplainRun
             $"The prediction does not flip within alpha {F(s.MaxAlpha)}; monotonicity (Spearman) {F(s.Monotonicity)}.");
         if (s.ReconstructionWarning is { } warning) stdout.WriteLine($"Warning: {warning}");
         stdout.WriteLine($"Wrote {Path.GetFullPath(folder)}: {ExplanationOutput.FramesFolder}/000-{s.Frames.Count - 1:D3}.png, {ExplanationOutput.StripFile}, {ExplanationOutput.GifFile}, " +
-            $"{ExplanationOutput.PlotFile}, {ExplanationOutput.HeatMapFile}, {ExplanationOutput.SummaryFile} ({F(s.ElapsedSeconds)} s).");
+            $"{ExplanationOutput.PlotFile}, {ExplanationOutput.HeatMapFile} ({HeatMapTitle(s.HeatMapMethod)}), {ExplanationOutput.SummaryFile} ({F(s.ElapsedSeconds)} s).");
     }
 }

@@ -14,7 +14,8 @@ internal sealed record WalkChoice(StoredDirection? Direction, float MaxAlpha, Wa
 
 /// <summary>
 /// The method in this process over one bundled pairing: its generator (<see cref="InProcessGenerator"/>),
-/// one of its classifiers run by ONNX Runtime, and the direction store. <see cref="ChooseWalkAsync"/>
+/// one of its classifiers run by ONNX Runtime (a white box, with image gradients and Grad-CAM, when its
+/// folder has reference.safetensors: <see cref="OnnxWhiteBoxClassifier"/>), and the direction store. <see cref="ChooseWalkAsync"/>
 /// finds (or fits, once) the direction before the explanation starts, so that its progress can be shown
 /// and the default walk can be scaled to the generator's latents along it.
 /// </summary>
@@ -22,24 +23,27 @@ internal sealed class InProcessExplainer : IDisposable
 {
     private readonly ExplainerSettings _settings = new();
 
-    private InProcessExplainer(ModelPairing pairing, InProcessGenerator generator, OnnxClassifier classifier, LinearProbeDirections probes) =>
+    private InProcessExplainer(ModelPairing pairing, InProcessGenerator generator, IClassifier classifier, LinearProbeDirections probes) =>
         (Pairing, Generator, Classifier, Probes) = (pairing, generator, classifier, probes);
 
     public ModelPairing Pairing { get; }
 
     public InProcessGenerator Generator { get; }
 
-    public OnnxClassifier Classifier { get; }
+    public IClassifier Classifier { get; }
+
+    /// <summary>Whether the classifier gives image gradients (the gradient direction) and Grad-CAM.</summary>
+    public bool IsWhiteBox => Classifier is IImageGradientClassifier;
 
     public LinearProbeDirections Probes { get; }
 
     public static InProcessExplainer Open(ModelPairing pairing, string classifier, BackendKind backend, string directionsPath)
     {
         var generator = InProcessGenerator.Load(pairing.GeneratorPath, backend);
-        OnnxClassifier? onnx = null;
+        IClassifier? onnx = null;
         try
         {
-            onnx = OnnxClassifier.Open(pairing.ClassifierRepository, classifier, options: new OnnxOptions { ExecutionProvider = ExecutionProvider.Cpu });
+            onnx = OnnxWhiteBoxClassifier.Open(pairing.ClassifierRepository, classifier, options: new OnnxOptions { ExecutionProvider = ExecutionProvider.Cpu });
             var (d, info) = (onnx.Description, generator.Info);
             if (d.Channels != info.ImageChannels || d.Height != info.ImageResolution || d.Width != info.ImageResolution)
                 throw new InvalidDataException($"Pairing '{pairing.Name}': classifier '{classifier}' takes {d.Channels}x{d.Height}x{d.Width} images and the generator makes " +
