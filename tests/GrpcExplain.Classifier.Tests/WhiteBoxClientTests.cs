@@ -35,7 +35,7 @@ public class WhiteBoxClientTests
     {
         using var repository = new WhiteBoxRepository();
         await using var host = await WhiteBoxServiceTests.StartAsync(repository);
-        using var classifier = (OipWhiteBoxClassifier)await OipClassifier.ConnectAsync(host.Channel, WhiteBoxRepository.WhiteBox, null, repository.Config, cancellationToken: Ct);
+        using var classifier = await ConnectAsync(host, repository);
         // Three images go as two calls (max_batch_size 2).
         var images = WhiteBoxRepository.Images(3, seed: 5);
         const int target = 1;
@@ -77,7 +77,7 @@ public class WhiteBoxClientTests
     {
         using var repository = new WhiteBoxRepository();
         await using var host = await WhiteBoxServiceTests.StartAsync(repository);
-        using var classifier = (OipWhiteBoxClassifier)await OipClassifier.ConnectAsync(host.Channel, WhiteBoxRepository.WhiteBox, null, repository.Config, cancellationToken: Ct);
+        using var classifier = await ConnectAsync(host, repository);
         var images = WhiteBoxRepository.Images(3, seed: 6);
         var maps = await classifier.GradCamAsync(images, 0, Ct);
         using var network = repository.Network();
@@ -93,7 +93,7 @@ public class WhiteBoxClientTests
     {
         using var repository = new WhiteBoxRepository();
         await using var host = await WhiteBoxServiceTests.StartAsync(repository);
-        using var remote = (OipWhiteBoxClassifier)await OipClassifier.ConnectAsync(host.Channel, WhiteBoxRepository.WhiteBox, null, repository.Config, cancellationToken: Ct);
+        using var remote = await ConnectAsync(host, repository);
         using var local = OnnxWhiteBoxClassifier.Open(repository.Root, WhiteBoxRepository.WhiteBox, options: Fixtures.Cpu);
         var whiteBox = Assert.IsType<OnnxWhiteBoxClassifier>(local);
         var images = WhiteBoxRepository.Images(3, seed: 7);
@@ -105,6 +105,9 @@ public class WhiteBoxClientTests
         using var blackBox = OnnxWhiteBoxClassifier.Open(repository.Root, WhiteBoxRepository.BlackBox, options: Fixtures.Cpu);
         Assert.IsType<OnnxClassifier>(blackBox);
     }
+
+    private static async Task<OipWhiteBoxClassifier> ConnectAsync(TestClassifierHost host, WhiteBoxRepository repository) =>
+        Assert.IsType<OipWhiteBoxClassifier>(await OipClassifier.ConnectAsync(host.Channel, WhiteBoxRepository.WhiteBox, null, repository.Config, cancellationToken: Ct));
 
     private static async Task<float[]> ServedLogitsAsync(TestClassifierHost host, WhiteBoxRepository repository, ImageBatch images)
     {
