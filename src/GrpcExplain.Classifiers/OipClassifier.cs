@@ -96,6 +96,7 @@ public class OipClassifier : IClassifier
 
     public async Task<Predictions> ClassifyAsync(ImageBatch images, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(images);
         var probabilities = new float[images.Count * _config.ClassLabels.Count];
         await InferAsync(images, [_config.Output.Name], null, (response, start, count) => ReadProbabilities(response, count).CopyTo(probabilities, start * _config.ClassLabels.Count),
             cancellationToken).ConfigureAwait(false);
