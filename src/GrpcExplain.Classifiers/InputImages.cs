@@ -25,7 +25,9 @@ public static class InputImages
         }
         catch (Exception e) when (e is UnknownImageFormatException or InvalidImageContentException or ImageFormatException or NotSupportedException)
         {
-            throw new InvalidDataException($"{path}: not a readable PNG or JPEG image: {e.Message}", e);
+            // One line: ImageSharp's unknown-format message goes on to list every decoder it has.
+            string why = e is UnknownImageFormatException ? "its format is not one an image decoder recognises" : e.Message.Split('\n')[0].Trim();
+            throw new InvalidDataException($"{path}: not a readable PNG or JPEG image: {why}", e);
         }
         using (image)
         {

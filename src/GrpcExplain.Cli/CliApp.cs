@@ -1,4 +1,5 @@
 using System.CommandLine;
+using GrpcExplain.Cli.Classify;
 using GrpcExplain.Cli.Demo;
 using GrpcExplain.Cli.Explain;
 using GrpcExplain.Cli.Serve;
@@ -27,6 +28,7 @@ public static class CliApp
             ExplainCommand.Create(stdout, stderr, interactive, cancellation),
             DemoCommand.Create(stdout, stderr, interactive, cancellation),
             TrainCommand.Create(stdout, stderr, interactive, cancellation),
+            ClassifyCommand.Create(stdout, stderr, cancellation),
             DemoCommand.MakeSyntheticPairing(stdout),
         };
         var parsed = root.Parse(args);

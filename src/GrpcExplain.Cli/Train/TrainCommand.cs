@@ -10,6 +10,7 @@ internal static class TrainCommand
         return new Command("train", "Train a StyleGAN2 (gan) or the reference classifier (classifier) on a folder of images or a MedMNIST .npz.")
         {
             TrainGanCommand.Create(stdout, stderr, interactive, cancellation),
+            TrainClassifierCommand.Create(stdout, stderr, interactive, cancellation),
         };
     }
 }

@@ -1,6 +1,5 @@
+using GrpcExplain.Classifiers;
 using SixLabors.ImageSharp;
-using SixLabors.ImageSharp.PixelFormats;
-using SixLabors.ImageSharp.Processing;
 
 namespace GrpcExplain.Training.Data;
 
@@ -57,25 +56,10 @@ public static class Preprocess
         ArgumentNullException.ThrowIfNull(image);
         ArgumentNullException.ThrowIfNull(options);
         if (planes.Length != options.ImageBytes) throw new ArgumentException($"planes hold {planes.Length} bytes, the options make {options.ImageBytes}.", nameof(planes));
-        int r = options.Resolution;
-        if (options.Channels == 1)
-        {
-            using var grey = image.CloneAs<L8>();
-            Square(grey, options);
-            grey.CopyPixelDataTo(planes);
-            return;
-        }
-        using var rgb = image.CloneAs<Rgb24>();
-        Square(rgb, options);
-        var pixels = new Rgb24[r * r];
-        rgb.CopyPixelDataTo(pixels);
-        int plane = r * r;
-        for (int i = 0; i < plane; i++)
-        {
-            planes[i] = pixels[i].R;
-            planes[plane + i] = pixels[i].G;
-            planes[2 * plane + i] = pixels[i].B;
-        }
+        // The same geometry and colour conversion as a classifier's input files (classify, the coordinator):
+        // one implementation, so a model sees at inference what it saw in training.
+        var fit = options.Crop == CropMode.CenterCrop ? ImageFit.CenterCrop : ImageFit.Resize;
+        InputImages.ToPlanes(image, options.Channels, options.Resolution, options.Resolution, fit, planes);
     }
 
     /// <summary>uint8 values to [-1, 1]: x / 127.5 - 1.</summary>
@@ -94,25 +78,5 @@ public static class Preprocess
             float v = MathF.Round((values[i] + 1f) * 127.5f);
             pixels[i] = float.IsNaN(v) ? (byte)0 : (byte)Math.Clamp(v, 0f, 255f);
         }
-    }
-
-    private static void Square<TPixel>(Image<TPixel> image, PreprocessOptions options)
-        where TPixel : unmanaged, IPixel<TPixel>
-    {
-        int w = image.Width, h = image.Height, r = options.Resolution;
-        if (options.Crop == CropMode.CenterCrop)
-        {
-            if (w < r || h < r)
-                throw new InvalidDataException($"a {w}x{h} image cannot be centre-cropped to {r}x{r}; use CropMode.Resize or a smaller resolution.");
-            if (w != r || h != r) image.Mutate(x => x.Crop(new Rectangle((w - r) / 2, (h - r) / 2, r, r)));
-            return;
-        }
-        int side = Math.Min(w, h);
-        if (w == h && side == r) return;
-        image.Mutate(x =>
-        {
-            if (w != h) x.Crop(new Rectangle((w - side) / 2, (h - side) / 2, side, side));
-            if (side != r) x.Resize(r, r, KnownResamplers.Bicubic);
-        });
     }
 }
