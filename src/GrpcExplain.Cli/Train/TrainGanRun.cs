@@ -93,8 +93,9 @@ internal static class TrainGanRun
                 string r1 = p.R1Penalty is { } v ? v.ToString("G3", CultureInfo.InvariantCulture) : "-";
                 string rt = p.AdaRt is { } t ? t.ToString("F2", CultureInfo.InvariantCulture) : "-";
                 string eta = p.EtaSeconds is { } s ? Duration(s) : "-";
+                string losses = p.SessionSteps == 0 ? "G - D -" : string.Create(CultureInfo.InvariantCulture, $"G {p.GeneratorLoss:F3} D {p.DiscriminatorLoss:F3}");
                 progress.Report(string.Create(CultureInfo.InvariantCulture,
-                    $"kimg {p.Kimg:F2}/{p.TargetKimg:G4} | {p.ImagesPerSecond:F1} img/s | G {p.GeneratorLoss:F3} D {p.DiscriminatorLoss:F3} R1 {r1} | p {p.AugmentP:F3} r_t {rt} | ETA {eta} | minibatches"),
+                    $"kimg {p.Kimg:F3}/{p.TargetKimg:G4} | {p.ImagesPerSecond:F1} img/s | {losses} R1 {r1} | p {p.AugmentP:F3} r_t {rt} | ETA {eta} | minibatches"),
                     (int)p.SessionSteps, (int)p.SessionTargetSteps);
                 break;
             case GanFidProgress f:

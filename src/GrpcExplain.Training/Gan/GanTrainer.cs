@@ -52,7 +52,7 @@ public sealed class GanTrainer : IDisposable
         _dParameters.Adam.Restore(snapshot.DiscriminatorAdam);
         _ema = snapshot.GeneratorEma.Tensors.ToDictionary(p => p.Key, p => (float[])p.Value.Data.Clone(), StringComparer.Ordinal);
 
-        _pipe = new AugmentPipe(new AugmentOptions(Color: Config.Channels is 1 or 3));
+        _pipe = new AugmentPipe(new AugmentOptions());
         if (Config.Ada)
         {
             _ada = snapshot.Ada is { } state

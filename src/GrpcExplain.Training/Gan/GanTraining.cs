@@ -67,6 +67,10 @@ public static class GanTraining
             tick = new TickAverages();
         }
 
+        // The first report, before any minibatch, starts the caller's clock (ConsoleProgress times from done = 0).
+        if (firstStep < targetStep)
+            observe?.Invoke(new GanProgress(firstStep, targetStep, trainer.ImagesSeen / 1000.0, options.Kimg, 0, double.NaN, double.NaN, null,
+                trainer.AugmentP, null, null, 0, targetStep - firstStep));
         while (trainer.Step < targetStep)
         {
             if (cancellation.IsCancellationRequested)

@@ -73,4 +73,16 @@ public sealed class TrainGanEndToEndTests(TrainGanData data) : IClassFixture<Tra
         Assert.All(a, p => Assert.True(p.Value.Data.AsSpan().SequenceEqual(b[p.Key].Data), p.Key));
         Assert.Equal(File.ReadAllBytes(Path.Combine(straight, "generator.safetensors")), File.ReadAllBytes(Path.Combine(resumed, "generator.safetensors")));
     }
+
+    /// <summary>On a terminal, one self-rewriting line with where the run is, its speed, losses, R1, ADA and the time left.</summary>
+    [Fact]
+    public void ATerminalSeesTheProgressLine()
+    {
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+        int code = CliApp.Run(data.Tiny(data.NewRun(), "--kimg", "0.016", "--fid-images", "0"), stdout, stderr, interactive: true, cancellation: TestContext.Current.CancellationToken);
+        Assert.True(code == 0, $"{code}\n{stdout}\n{stderr}");
+        string last = stderr.ToString().Split('\r').Last(l => l.Contains("kimg", StringComparison.Ordinal));
+        Assert.Matches(@"kimg 0\.016/0\.016 \| [0-9.]+ img/s \| G [0-9.]+ D [0-9.]+ R1 [0-9.e-]+ \| p 0\.00[0-9] r_t -?[0-9.]+ \| ETA 0:00 \| minibatches 4/4 \(100%\)", last);
+    }
 }
