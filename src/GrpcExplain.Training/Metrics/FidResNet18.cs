@@ -123,10 +123,11 @@ public sealed class FidResNet18 : IDisposable
         var features = new float[count * FeatureDimension];
         int done = 0;
         var gate = new object();
-        // Batch 1 is fixed in the graphs, so images run side by side, one per core (one operator thread each).
+        // Batch 1 is fixed in the graphs, so images run side by side, one per core (one operator thread each);
+        // capped at the cores, or the thread pool keeps adding threads to the long loop (170 after 20 minutes).
         try
         {
-            Parallel.For(0, count, new ParallelOptions { CancellationToken = cancellationToken }, i =>
+            Parallel.For(0, count, new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Environment.ProcessorCount }, i =>
             {
                 Features(image(i), channels, resolution).CopyTo(features.AsSpan(i * FeatureDimension));
                 int now = Interlocked.Increment(ref done);
