@@ -101,6 +101,28 @@ public class ReferenceCnnGradientTests
     }
 
     [Fact]
+    public void TheIlgpuKernelsGiveTheSameLogitsAndGradients()
+    {
+        // ILGPU's CPU accelerator runs the kernels a GPU runs (slowly: a tiny network only).
+        var weights = TinyCnn.Weights(TinyCnn.Rgb, 11);
+        var images = TinyCnn.Images(TinyCnn.Rgb, 2, 12);
+        float[] dLogits = [0.5f, -1f, 0.25f, 1f, 0f, -0.5f];
+        ReferenceCnnGradients Run(string backendName, out float[] logits)
+        {
+            using var backend = Backends.Create(backendName);
+            using var net = new ReferenceCnn(backend, weights);
+            using var pass = net.Record(images, 2);
+            logits = pass.Logits;
+            return pass.Backward(dLogits);
+        }
+        var cpu = Run("cpu", out var cpuLogits);
+        var ilgpu = Run("ilgpu-cpu", out var ilgpuLogits);
+        AssertClose(TinyCnn.ToDouble(cpuLogits), ilgpuLogits, 1e-5);
+        AssertClose(TinyCnn.ToDouble(cpu.Images!), ilgpu.Images!, 1e-5, "images");
+        foreach (var (name, g) in cpu.Parameters!) AssertClose(TinyCnn.ToDouble(g), ilgpu.Parameters![name], 1e-5, name);
+    }
+
+    [Fact]
     public void BadArgumentsAreNamed()
     {
         using var backend = Backends.Create("cpu");
