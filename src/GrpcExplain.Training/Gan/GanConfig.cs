@@ -51,6 +51,12 @@ public sealed record GanConfig
     /// <summary>Probability that a minibatch's ws switch to a second z from a random layer on.</summary>
     public double StyleMixing { get; init; } = 0.9;
 
+    /// <summary>
+    /// G_ema's half-life grows with the run: at most this fraction of the images seen so far (stylegan2-ada's
+    /// 'auto' config, 0.05), so early sample grids show the generator rather than its initialisation; null: none.
+    /// </summary>
+    public double? EmaRampup { get; init; } = 0.05;
+
     /// <summary>Adaptive discriminator augmentation on reals and fakes (off: p stays 0).</summary>
     public bool Ada { get; init; } = true;
 
@@ -97,6 +103,7 @@ public sealed record GanConfig
         Require(Gamma >= 0 && double.IsFinite(Gamma), $"gamma must be 0 or more, got {Gamma}.");
         Require(R1Interval >= 1, $"r1_interval must be at least 1, got {R1Interval}.");
         Require(StyleMixing is >= 0 and <= 1, $"style_mixing must be a probability, got {StyleMixing}.");
+        Require(EmaRampup is null or > 0, $"ema_rampup must be positive or none, got {EmaRampup}.");
         Require(AdaTarget is >= 0 and <= 1, $"ada_target must be in [0, 1], got {AdaTarget}.");
         Require(AdaKimg > 0 && double.IsFinite(AdaKimg), $"ada_kimg must be positive, got {AdaKimg}.");
         Generator.Validate();

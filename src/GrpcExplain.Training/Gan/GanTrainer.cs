@@ -91,8 +91,8 @@ public sealed class GanTrainer : IDisposable
     /// <summary>c = interval / (interval + 1): D's Adam runs with lr·c and β^c (stylegan2-ada's mb_ratio).</summary>
     public double LazyRatio => Config.R1Interval / (Config.R1Interval + 1.0);
 
-    /// <summary>The EMA's β per minibatch, 0.5^(batch / (ema_kimg·1000)).</summary>
-    public double EmaBeta => GeneratorAverages.EmaBeta(Config.Batch, Config.EmaKimg);
+    /// <summary>The EMA's β for the next minibatch (<see cref="GeneratorAverages.EmaBeta"/> at the images seen before it).</summary>
+    public double EmaBeta => GeneratorAverages.EmaBeta(Config.Batch, Config.EmaKimg, Config.EmaRampup, ImagesSeen);
 
     /// <summary>
     /// One minibatch: Gmain, Dmain, Dreg when step % r1_interval == 0, G_ema, then ADA's p from the

@@ -38,8 +38,6 @@ public static class GanTraining
             new SyncProgress<PackedCacheProgress>(p => observe?.Invoke(new GanDataProgress(p.Done, p.Total))), cancellation);
 
         long targetStep = (long)Math.Ceiling(options.Kimg * 1000 / config.Batch - 1e-9);
-        long snapshotSteps = Math.Max(1, (long)Math.Round(options.SnapshotKimg * 1000 / config.Batch));
-        long logSteps = Math.Max(1, (long)Math.Round(options.LogKimg * 1000 / config.Batch));
         string generatorPath = Path.Combine(run, GeneratorFile);
 
         using var trainer = new GanTrainer(backend, start);
@@ -88,8 +86,8 @@ public static class GanTraining
             observe?.Invoke(new GanProgress(trainer.Step, targetStep, trainer.ImagesSeen / 1000.0, options.Kimg, done * config.Batch / session.Elapsed.TotalSeconds,
                 tick.GeneratorLoss, tick.DiscriminatorLoss, lastR1, report.AugmentP, lastRt, perStep * (targetStep - trainer.Step),
                 done, targetStep - firstStep));
-            bool snapshot = trainer.Step % snapshotSteps == 0;
-            if (trainer.Step % logSteps == 0 || snapshot || trainer.Step == targetStep) Log();
+            bool snapshot = Crossed(trainer.ImagesSeen, config.Batch, options.SnapshotKimg);
+            if (Crossed(trainer.ImagesSeen, config.Batch, options.LogKimg) || snapshot || trainer.Step == targetStep) Log();
             if (snapshot && trainer.Step < targetStep) Snapshot(grid: true);
         }
         Snapshot(grid: true);
@@ -112,6 +110,13 @@ public static class GanTraining
             note = "FID-ResNet18: FID on the 512 pooled features of ML.NET's ImageNet ResNet18, not Inception FID; floor = validation reals against the same train reals.",
         }, GanConfig.Json) + "\n");
         return new GanRunResult(run, generatorPath, trainer.Step, trainer.ImagesSeen / 1000.0, wallSeconds, fid, metricsPath);
+    }
+
+    /// <summary>Whether the minibatch that brought the images seen to <paramref name="imagesSeen"/> passed a multiple of the interval (as NVIDIA's ticks: the first minibatch at or past it).</summary>
+    internal static bool Crossed(long imagesSeen, int batch, double intervalKimg)
+    {
+        long interval = Math.Max(1, (long)Math.Round(intervalKimg * 1000));
+        return imagesSeen / interval > (imagesSeen - batch) / interval;
     }
 
     /// <summary>samples/kimgNNNNNN.png (thousands of images seen, rounded down, six digits as NVIDIA's fakesNNNNNN.png).</summary>

@@ -3,8 +3,9 @@ namespace GrpcExplain.Training.Gan;
 /// <summary>
 /// The two running averages of StyleGAN2 training. G_ema, the generator that is evaluated and shipped:
 /// after every minibatch each parameter moves to p + β·(p_ema − p) (torch's p.lerp(p_ema, β)), with
-/// β = 0.5^(batch / (ema_kimg·1000)), a half-life of ema_kimg thousand images; buffers (w_avg, the
-/// noise_const maps) are copied. And w_avg, the centre truncation pulls towards: at every mapping of
+/// β = 0.5^(batch / ema_nimg), a half-life of ema_nimg = ema_kimg·1000 images, or with a ramp-up
+/// min(ema_kimg·1000, images seen before this minibatch · rampup); buffers (w_avg, the noise_const
+/// maps) are copied. And w_avg, the centre truncation pulls towards: at every mapping of
 /// a training minibatch, w_avg = mean_n(w) + 0.995·(w_avg − mean_n(w)) (MappingNetwork's w_avg_beta).
 /// Float32 as PyTorch computes them.
 /// </summary>
@@ -12,7 +13,12 @@ public static class GeneratorAverages
 {
     public const float WAvgBeta = 0.995f;
 
-    public static double EmaBeta(int batch, double emaKimg) => Math.Pow(0.5, batch / Math.Max(emaKimg * 1000, 1e-8));
+    public static double EmaBeta(int batch, double emaKimg, double? rampup, long imagesSeen)
+    {
+        double emaNimg = emaKimg * 1000;
+        if (rampup is { } r) emaNimg = Math.Min(emaNimg, imagesSeen * r);
+        return Math.Pow(0.5, batch / Math.Max(emaNimg, 1e-8));
+    }
 
     /// <summary>ema ← p + β·(ema − p), element by element.</summary>
     public static void Ema(float[] ema, float[] p, double beta)

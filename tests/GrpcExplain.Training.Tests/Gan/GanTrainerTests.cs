@@ -48,7 +48,7 @@ public sealed class GanTrainerTests : IDisposable
     [Fact]
     public void EmaAndWAvgFollowTheirFormulas()
     {
-        var config = TinyGan.Config();
+        var config = TinyGan.Config() with { EmaRampup = null };
         using var trainer = new GanTrainer(_backend, GanTrainer.Initial(config));
         var before = trainer.Snapshot();
         trainer.TrainStep(TinyGan.Reals(config, 0));
@@ -114,6 +114,22 @@ public sealed class GanTrainerTests : IDisposable
         double numeric = (Loss((float)h) - Loss((float)-h)) / (2 * h);
         Assert.True(Math.Abs(g[i]) > 1e-4, $"{name}[{i}]: gradient {g[i]} too small to check");
         Assert.Equal(numeric, g[i], 0.03 * Math.Abs(numeric) + 1e-5);
+    }
+
+    /// <summary>stylegan2-ada's ema_rampup: the half-life is at most rampup·(images seen before the minibatch), so G_ema starts as G.</summary>
+    [Fact]
+    public void EmaHalfLifeRampsUpWithTheImagesSeen()
+    {
+        Assert.Equal(0, GeneratorAverages.EmaBeta(16, 5, 0.05, 0));
+        Assert.Equal(Math.Pow(0.5, 16 / 50.0), GeneratorAverages.EmaBeta(16, 5, 0.05, 1000), 1e-15);
+        Assert.Equal(Math.Pow(0.5, 16 / 5000.0), GeneratorAverages.EmaBeta(16, 5, 0.05, 1_000_000), 1e-15);
+        Assert.Equal(Math.Pow(0.5, 16 / 5000.0), GeneratorAverages.EmaBeta(16, 5, null, 0), 1e-15);
+
+        var config = TinyGan.Config();
+        using var trainer = new GanTrainer(_backend, GanTrainer.Initial(config));
+        trainer.TrainStep(TinyGan.Reals(config, 0));
+        var after = trainer.Snapshot();
+        Assert.All(after.Generator.Tensors, p => Assert.Equal(p.Value.Data, after.GeneratorEma[p.Key].Data));
     }
 
     private static GeneratorWeights Perturbed(GeneratorWeights weights, string name, int index, float delta)
