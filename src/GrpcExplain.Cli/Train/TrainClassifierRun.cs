@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json;
 using GrpcExplain.Kernels;
 using GrpcExplain.Training.Classifier;
 
@@ -73,14 +74,8 @@ internal static class TrainClassifierRun
         }
     }
 
-    private static string Name(object value) => value.ToString() switch
-    {
-        "CenterCrop" => "center_crop",
-        "Resize" => "resize",
-        "Dihedral" => "dihedral",
-        "FlipTranslate" => "flip-translate",
-        var other => other!.ToLowerInvariant(),
-    };
+    /// <summary>An option's value as the command line and the config file spell it (center_crop, flip-translate).</summary>
+    private static string Name<T>(T value) where T : struct, Enum => JsonSerializer.Serialize(value, ClassifierTrainingConfig.Json).Trim('"');
 
     private static string OneLine(ClassifierTrainingConfig c) => string.Join(" ", c.ToJson().Split('\n', StringSplitOptions.TrimEntries));
 

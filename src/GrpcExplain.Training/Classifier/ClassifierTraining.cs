@@ -8,7 +8,10 @@ public sealed record ClassifierRunOptions
     /// <summary>RUN/: checkpoint.safetensors, state.json, log.jsonl, cache/.</summary>
     public required string RunDirectory { get; init; }
 
-    /// <summary>Train until this many epochs are done (over every session of the run).</summary>
+    /// <summary>
+    /// Train until this many epochs are done (over every session of the run). The learning rate's cosine
+    /// spans this many epochs, so raising it when resuming raises the rates of the epochs still to come.
+    /// </summary>
     public required int Epochs { get; init; }
 
     /// <summary>Where the best network is exported at the end, as REPOSITORY/NAME/ (none when null).</summary>
