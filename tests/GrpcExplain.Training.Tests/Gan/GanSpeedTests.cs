@@ -14,6 +14,7 @@ public sealed class GanSpeedTests
     [InlineData(4096, 256, 16)]
     [InlineData(2048, 128, 16)]
     [InlineData(2048, 128, 32)]
+    [InlineData(2048, 64, 16)]
     [InlineData(1024, 64, 16)]
     public void PhasesOfA64x64Minibatch(int channelBase, int channelMax, int batch)
     {
