@@ -27,7 +27,7 @@ internal sealed class TrainClassifierCommand
     private readonly Option<string> _network = new("--network-channels") { Description = "Widths of the 3x3 convolutions, each but the last followed by 2x2 pooling.", HelpName = "C1,C2,...", DefaultValueFactory = _ => "32,64,128,128" };
     private readonly Option<int> _epochs = new("--epochs") { Description = "Train until this many epochs are done (in total over resumed sessions).", HelpName = "N", DefaultValueFactory = _ => 10 };
     private readonly Option<int> _batch = new("--batch") { Description = "Minibatch size.", HelpName = "B", DefaultValueFactory = _ => 64 };
-    private readonly Option<double> _lr = new("--lr") { Description = "Adam's learning rate at the start (cosine to 5% of it by the last epoch).", HelpName = "LR", DefaultValueFactory = _ => 1e-3 };
+    private readonly Option<double> _lr = new("--lr") { Description = "Adam's learning rate at the start (cosine to 5% of it by the last epoch).", HelpName = "LR", DefaultValueFactory = _ => 1e-2 };
     private readonly Option<int> _seed = new("--seed") { Description = "Seed of the initial weights, the minibatch order and the augmentation.", HelpName = "S", DefaultValueFactory = _ => 0 };
     private readonly Option<string> _backend = new("--backend") { Description = "Where the kernels run; auto is cuda when an NVIDIA GPU is present, else cpu.", HelpName = string.Join('|', Backends.Names), DefaultValueFactory = _ => "auto" };
     private readonly Option<string> _cache = new("--cache") { Description = "Folder for the decoded data (default RUN/cache).", HelpName = "DIR" };
