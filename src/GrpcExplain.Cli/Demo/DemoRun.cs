@@ -14,12 +14,12 @@ namespace GrpcExplain.Cli.Demo;
 internal sealed record DemoSettings(string ModelsRoot, string OutputDirectory, int Frames, int ProjectionSteps, int ProbeSamples, string Backend);
 
 /// <summary>
-/// The demo: the first bundled pairing (trained ones come first; the synthetic placeholder only when
-/// nothing trained is bundled, and then the output says so) served by the three services on loopback
-/// ports in this process, as <c>serve all</c> runs them; then, all through the services, for its first
+/// The demo: every trained bundled pairing in turn (histology, radiology; the synthetic placeholder only
+/// when nothing trained is bundled, and then the output says so), each served by the three services on
+/// loopback ports in this process, as <c>serve all</c> runs them; then, all through the services, for its first
 /// classifier: each example input classified, the direction towards the other class fitted (FitDirection),
 /// the walk's reach measured on the generator's latents (MapLatents), and the input explained (Explain)
-/// into a folder of its own.
+/// into a folder of its own (under a folder per pairing when there are several).
 /// </summary>
 internal sealed class DemoRun(DemoSettings settings, TextWriter stdout, TextWriter stderr, bool interactive)
 {
@@ -27,15 +27,26 @@ internal sealed class DemoRun(DemoSettings settings, TextWriter stdout, TextWrit
 
     public async Task<int> ExecuteAsync(CancellationToken cancellation)
     {
-        var pairings = ModelCatalog.Scan(settings.ModelsRoot);
-        var pairing = pairings.FirstOrDefault(p => p.Classifiers.Count > 0)
-            ?? throw new UsageException($"{settings.ModelsRoot} holds no model pairing with a classifier ({ModelPairing.GeneratorFile} and {ModelPairing.ClassifiersFolder}/MODEL/): name another with --models DIR.");
+        var usable = ModelCatalog.Scan(settings.ModelsRoot).Where(p => p.Classifiers.Count > 0).ToList();
+        if (usable.Count == 0)
+            throw new UsageException($"{settings.ModelsRoot} holds no model pairing with a classifier ({ModelPairing.GeneratorFile} and {ModelPairing.ClassifiersFolder}/MODEL/): name another with --models DIR.");
+        var trained = usable.Where(p => !p.Synthetic).ToList();
+        var pairings = trained.Count > 0 ? trained : [usable[0]];
+        foreach (var pairing in pairings)
+        {
+            string output = Path.GetFullPath(pairings.Count == 1 ? settings.OutputDirectory : Path.Combine(settings.OutputDirectory, pairing.Name));
+            await ExplainPairingAsync(pairing, output, cancellation).ConfigureAwait(false);
+        }
+        return ExitCodes.Success;
+    }
+
+    private async Task ExplainPairingAsync(ModelPairing pairing, string output, CancellationToken cancellation)
+    {
         string classifier = pairing.Classifiers[0];
         stdout.WriteLine(pairing.Synthetic
             ? $"Models: {pairing.Name}, a SYNTHETIC PLACEHOLDER (random generator; a classifier built on a known latent direction), not a trained model: " +
               $"the explanations show the system at work, not anything medical. No trained pairing is bundled yet ({pairing.CardPath})."
             : $"Models: {pairing.Name} ({pairing.CardPath}).");
-        string output = Path.GetFullPath(settings.OutputDirectory);
         Directory.CreateDirectory(output);
 
         await using var services = await LoopbackServices.StartAsync(pairing, Path.Combine(output, "directions.db"), settings.ProbeSamples, settings.Backend,
@@ -88,7 +99,6 @@ internal sealed class DemoRun(DemoSettings settings, TextWriter stdout, TextWrit
         {
             await services.StopAsync().ConfigureAwait(false);
         }
-        return ExitCodes.Success;
     }
 
     /// <summary>The <see cref="LatentSpread"/> samples, mapped by the generator service in batches it accepts.</summary>

@@ -3,9 +3,9 @@ using GrpcExplain.Cli.Explain;
 namespace GrpcExplain.Cli.Tests.Explain;
 
 /// <summary>
-/// <c>grpcexplain demo</c> end to end on loopback, with short walks: on the bundled models (the synthetic
-/// placeholder, and it says so), and on a models folder where a trained pairing sits beside it (the
-/// trained one is used).
+/// <c>grpcexplain demo</c> end to end on loopback, with short walks: on the synthetic placeholder alone
+/// (and it says so), and on a models folder where two trained pairings sit beside it (both are explained,
+/// each into its own folder; the placeholder is not used).
 /// </summary>
 public sealed class DemoTests : IDisposable
 {
@@ -24,18 +24,21 @@ public sealed class DemoTests : IDisposable
     [Fact]
     public void ExplainsTheExamplesOfTheSyntheticPlaceholderAndSaysSo()
     {
+        string models = Directory.CreateDirectory(Path.Combine(_dir, "placeholder-only")).FullName;
+        Copy(_bundled, Path.Combine(models, "synthetic-64"));
         string output = Path.Combine(_dir, "out");
-        var result = Demo(Path.GetDirectoryName(_bundled)!, output);
+        var result = Demo(models, output);
         Assert.True(result.ExitCode == 0, result.ToString());
         Assert.Contains("Models: synthetic-64, a SYNTHETIC PLACEHOLDER", result.Stdout, StringComparison.Ordinal);
         Assert.Contains("coordinator listening on http://127.0.0.1:", result.Stdout, StringComparison.Ordinal);
         foreach (var example in Directory.GetFiles(Path.Combine(_bundled, ModelPairing.ExamplesFolder)))
             Assert.True(File.Exists(Path.Combine(output, Path.GetFileNameWithoutExtension(example), ExplanationOutput.SummaryFile)), $"{example}: {result}");
+        Assert.False(Directory.Exists(Path.Combine(output, "synthetic-64")), "one pairing explains straight into --out");
         Assert.Contains($"Results in {output}", result.Stdout, StringComparison.Ordinal);
     }
 
     [Fact]
-    public void UsesATrainedPairingWhenOneIsBundled()
+    public void ExplainsEveryTrainedPairingWhenSomeAreBundled()
     {
         string models = Directory.CreateDirectory(Path.Combine(_dir, "models")).FullName;
         Copy(_bundled, Path.Combine(models, "a-placeholder"));
@@ -43,15 +46,22 @@ public sealed class DemoTests : IDisposable
         Copy(_bundled, trained);
         File.WriteAllText(Path.Combine(trained, ModelPairing.CardFile), "---\ndataset: none (a test's stand-in for a trained pairing)\n---\n");
         Directory.Delete(Path.Combine(trained, ModelPairing.ExamplesFolder), recursive: true);
+        string second = Path.Combine(models, "trained-too");
+        Copy(trained, second);
 
         string output = Path.Combine(_dir, "trained-out");
         var result = Demo(models, output);
         Assert.True(result.ExitCode == 0, result.ToString());
-        Assert.Contains($"Models: trained ({Path.Combine(trained, ModelPairing.CardFile)})", result.Stdout, StringComparison.Ordinal);
         Assert.DoesNotContain("SYNTHETIC", result.Stdout, StringComparison.Ordinal);
-        // Without examples, the demo explains images its generator made.
-        Assert.Equal(3, Directory.GetFiles(Path.Combine(output, "inputs"), "*.png").Length);
-        Assert.True(File.Exists(Path.Combine(output, "generated_0", ExplanationOutput.SummaryFile)), result.ToString());
+        foreach (string pairing in new[] { trained, second })
+        {
+            Assert.Contains($"Models: {Path.GetFileName(pairing)} ({Path.Combine(pairing, ModelPairing.CardFile)})", result.Stdout, StringComparison.Ordinal);
+            // Without examples, the demo explains images its generator made.
+            string folder = Path.Combine(output, Path.GetFileName(pairing));
+            Assert.Equal(3, Directory.GetFiles(Path.Combine(folder, "inputs"), "*.png").Length);
+            Assert.True(File.Exists(Path.Combine(folder, "generated_0", ExplanationOutput.SummaryFile)), result.ToString());
+        }
+        Assert.False(Directory.Exists(Path.Combine(output, "a-placeholder")), result.ToString());
     }
 
     private static void Copy(string from, string to)
