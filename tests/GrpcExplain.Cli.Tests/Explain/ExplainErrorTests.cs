@@ -29,7 +29,7 @@ public sealed class ExplainErrorTests : IDisposable
         { "negative alpha", ["$IMAGE", "--max-alpha", "-1"], "--max-alpha must be a positive number" },
         { "stop-at above 1", ["$IMAGE", "--stop-at", "1.5"], "--stop-at '1.5': give a probability above 0 and at most 1, or none." },
         { "negative target", ["$IMAGE", "--target", "-1"], "--target must be a class index of 0 or more" },
-        { "unknown classifier", ["$IMAGE", "--classifier", "nope"], "--classifier 'nope': no such classifier; the bundled classifiers are synthetic-64/synthetic_direction." },
+        { "unknown classifier", ["$IMAGE", "--classifier", "nope"], "--classifier 'nope': no such classifier; the bundled classifiers are histology/pcam_cnn, radiology/knee_kl2_cnn, synthetic-64/synthetic_direction." },
         { "unknown label", ["$IMAGE", "--target", "tumour"], "--target 'tumour': classifier 'synthetic_direction' has classes 0 (away), 1 (towards)." },
         { "class out of range", ["$IMAGE", "--target", "2"], "has classes 0 (away), 1 (towards)." },
         { "image of another size", ["$SMALL"], "is 32x32 pixels; the generator's images are 64x64" },
