@@ -64,7 +64,7 @@ public sealed class ReferenceCnn : IDisposable
             throw new ArgumentException($"Expected {shape.Length} values for {n} images of {Config.ImgChannels}x{Config.ImgResolution}x{Config.ImgResolution}, got {images.Length}.", nameof(images));
         int bad = Preprocessing.FirstNonFinite(images);
         if (bad >= 0) throw new ArgumentException($"Image {bad / ImageLength} has a value that is NaN or infinite (element {bad % ImageLength}).", nameof(images));
-        var tape = new Tape();
+        var tape = new TensorTape();
         try
         {
             var x = tape.Keep(Backend.Upload(images, shape));
@@ -171,12 +171,12 @@ public sealed class ReferenceCnn : IDisposable
 public sealed class ReferenceCnnPass : IDisposable
 {
     private readonly ReferenceCnn _net;
-    private readonly Tape _tape;
+    private readonly TensorTape _tape;
     private readonly ConvStage.Saved[] _saved;
     private readonly ClassifierHead.Saved _head;
     private bool _disposed;
 
-    internal ReferenceCnnPass(ReferenceCnn net, Tape tape, ConvStage.Saved[] saved, ClassifierHead.Saved head, int batch)
+    internal ReferenceCnnPass(ReferenceCnn net, TensorTape tape, ConvStage.Saved[] saved, ClassifierHead.Saved head, int batch)
     {
         (_net, _tape, _saved, _head, Batch) = (net, tape, saved, head, batch);
         Logits = net.Backend.Download(head.Logits);

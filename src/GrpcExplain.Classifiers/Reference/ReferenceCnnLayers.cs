@@ -4,42 +4,6 @@ namespace GrpcExplain.Classifiers.Reference;
 
 using Tensor = GrpcExplain.Kernels.Tensor;
 
-/// <summary>The tensors one recorded pass allocated, freed together.</summary>
-internal sealed class Tape : IDisposable
-{
-    private readonly List<Tensor> _owned = [];
-
-    public Tensor Keep(Tensor t)
-    {
-        _owned.Add(t);
-        return t;
-    }
-
-    public void Dispose()
-    {
-        foreach (var t in _owned) t.Dispose();
-        _owned.Clear();
-    }
-}
-
-/// <summary>Where a backward pass writes parameter gradients (backend tensors by parameter name); null when they are not wanted.</summary>
-internal sealed class GradientSink(Backend backend) : IDisposable
-{
-    public Dictionary<string, Tensor> Tensors { get; } = [];
-
-    public Tensor For(string name, Shape shape)
-    {
-        var t = backend.Allocate(shape);
-        Tensors.Add(name, t);
-        return t;
-    }
-
-    public void Dispose()
-    {
-        foreach (var t in Tensors.Values) t.Dispose();
-    }
-}
-
 /// <summary>
 /// One stage of the feature extractor: A = ReLU(conv3x3(X, W·gain, padding 1) + b), then, for every
 /// stage but the last, 2x2 average pooling (upfirdn2d with the 2x2 box filter [¼ ¼; ¼ ¼] and down 2).
@@ -70,7 +34,7 @@ internal sealed class ConvStage
     /// <summary>What backward reads: the stage's input, its activation (after ReLU), and the output (pooled A, or A itself).</summary>
     public sealed record Saved(Tensor X, Tensor A, Tensor Out);
 
-    public Saved Forward(Tensor x, Tape tape)
+    public Saved Forward(Tensor x, TensorTape tape)
     {
         var (n, _, h, w) = x.Shape.Nchw;
         var a = tape.Keep(_b.Allocate(n, _weight.Shape[0], h, w));
@@ -121,7 +85,7 @@ internal sealed class ClassifierHead
     /// <summary>What backward reads: the pooled features as [N, C] and the logits.</summary>
     public sealed record Saved(Tensor Features, Tensor Logits);
 
-    public Saved Forward(Tensor a, Tape tape)
+    public Saved Forward(Tensor a, TensorTape tape)
     {
         var (n, c, _, _) = a.Shape.Nchw;
         using var pooled = _b.Allocate(n, c, 1, 1);

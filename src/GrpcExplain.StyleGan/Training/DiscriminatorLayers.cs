@@ -3,43 +3,12 @@ using GrpcExplain.Kernels;
 namespace GrpcExplain.StyleGan.Training;
 
 /// <summary>
-/// The tensors one recorded pass allocated (freed together) and every activation it computed, in
-/// order, with the bias_act that produced it (R1 compares activation patterns between passes).
+/// A <see cref="TensorTape"/> that also lists every activation the pass computed, in order, with the
+/// bias_act that produced it (R1 compares activation patterns between passes).
 /// </summary>
-internal sealed class Tape : IDisposable
+internal sealed class Tape : TensorTape
 {
-    private readonly List<Tensor> _owned = [];
     public List<(Tensor Y, BiasActivateParams Act)> Activations { get; } = [];
-
-    public Tensor Keep(Tensor t)
-    {
-        _owned.Add(t);
-        return t;
-    }
-
-    public void Dispose()
-    {
-        foreach (var t in _owned) t.Dispose();
-        _owned.Clear();
-    }
-}
-
-/// <summary>Where a backward pass writes parameter gradients (device tensors by parameter name); null when they are not wanted.</summary>
-internal sealed class GradientSink(Backend backend) : IDisposable
-{
-    public Dictionary<string, Tensor> Tensors { get; } = [];
-
-    public Tensor For(string name, Shape shape)
-    {
-        var t = backend.Allocate(shape);
-        Tensors.Add(name, t);
-        return t;
-    }
-
-    public void Dispose()
-    {
-        foreach (var t in Tensors.Values) t.Dispose();
-    }
 }
 
 /// <summary>
