@@ -49,20 +49,8 @@ public sealed class ReferenceCnnWeights
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(tensors);
         config.Validate();
-        var expected = config.ParameterShapes().ToDictionary(p => p.Name, p => p.Shape);
-        var problems = new List<string>();
-        var unexpected = tensors.Keys.Where(k => !expected.ContainsKey(k)).Order(StringComparer.Ordinal).ToList();
-        if (unexpected.Count > 0) problems.Add($"unexpected tensors {string.Join(", ", unexpected.Take(8))}{(unexpected.Count > 8 ? $" and {unexpected.Count - 8} more" : "")}");
-        var kept = new Dictionary<string, HostTensor>();
-        foreach (var (name, shape) in expected)
-        {
-            if (!tensors.TryGetValue(name, out var t)) problems.Add($"missing tensor '{name}'");
-            else if (!t.Shape.SequenceEqual(shape)) problems.Add($"tensor '{name}' has shape {t.ShapeText}, expected [{string.Join(", ", shape)}]");
-            else if (Array.FindIndex(t.Data, v => !float.IsFinite(v)) is int bad and >= 0) problems.Add($"tensor '{name}' holds a non-finite value at element {bad}");
-            else kept[name] = t;
-        }
-        if (problems.Count > 0)
-            throw new InvalidDataException($"reference CNN ({config.ImgChannels}x{config.ImgResolution}x{config.ImgResolution}, channels [{string.Join(", ", config.Channels)}], {config.ClassCount} classes): {string.Join("; ", problems)}.");
+        var kept = ExpectedTensors.Select(config.ParameterShapes(), tensors,
+            $"reference CNN ({config.ImgChannels}x{config.ImgResolution}x{config.ImgResolution}, channels [{string.Join(", ", config.Channels)}], {config.ClassCount} classes)");
         return new ReferenceCnnWeights(config, kept);
     }
 

@@ -36,20 +36,8 @@ public sealed class DiscriminatorWeights
     public static DiscriminatorWeights FromTensors(DiscriminatorConfig config, IReadOnlyDictionary<string, HostTensor> tensors)
     {
         config.Validate();
-        var expected = config.ParameterShapes().ToDictionary(p => p.Name, p => p.Shape);
-        var problems = new List<string>();
-        var unexpected = tensors.Keys.Where(k => !expected.ContainsKey(k) && !k.EndsWith(".resample_filter", StringComparison.Ordinal)).Order(StringComparer.Ordinal).ToList();
-        if (unexpected.Count > 0) problems.Add($"unexpected tensors {string.Join(", ", unexpected.Take(8))}{(unexpected.Count > 8 ? $" and {unexpected.Count - 8} more" : "")}");
-        var kept = new Dictionary<string, HostTensor>();
-        foreach (var (name, shape) in expected)
-        {
-            if (!tensors.TryGetValue(name, out var t)) problems.Add($"missing tensor '{name}'");
-            else if (!t.Shape.SequenceEqual(shape)) problems.Add($"tensor '{name}' has shape {t.ShapeText}, expected [{string.Join(", ", shape)}]");
-            else if (Array.FindIndex(t.Data, v => !float.IsFinite(v)) is int bad and >= 0) problems.Add($"tensor '{name}' holds a non-finite value at element {bad}");
-            else kept[name] = t;
-        }
-        if (problems.Count > 0)
-            throw new InvalidDataException($"{config.ImgResolution}x{config.ImgResolution} '{config.Architecture}' discriminator: {string.Join("; ", problems)}.");
+        var kept = ExpectedTensors.Select(config.ParameterShapes(), tensors, $"{config.ImgResolution}x{config.ImgResolution} '{config.Architecture}' discriminator",
+            tolerated: name => name.EndsWith(".resample_filter", StringComparison.Ordinal));
         return new DiscriminatorWeights(config, kept);
     }
 
