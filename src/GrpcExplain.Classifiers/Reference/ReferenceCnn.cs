@@ -1,8 +1,7 @@
 using GrpcExplain.Kernels;
+using GrpcExplain.Kernels.Networks;
 
 namespace GrpcExplain.Classifiers.Reference;
-
-using Tensor = GrpcExplain.Kernels.Tensor;
 
 /// <summary>dL/dθ by parameter name (null when not asked for) and dL/d(images) [N, C, H, W] (null when not asked for).</summary>
 public sealed record ReferenceCnnGradients(IReadOnlyDictionary<string, float[]>? Parameters, float[]? Images);
@@ -17,27 +16,21 @@ public sealed record ReferenceCnnGradients(IReadOnlyDictionary<string, float[]>?
 /// </summary>
 public sealed class ReferenceCnn : IDisposable
 {
-    private readonly Dictionary<string, Tensor> _parameters = [];
-    private readonly ConvStage[] _stages;
-    private readonly ClassifierHead _head;
+    private readonly ConvNet _net;
 
     /// <summary>Uploads every parameter to the backend once; the network owns those tensors, not the backend.</summary>
     public ReferenceCnn(Backend backend, ReferenceCnnWeights weights)
     {
         ArgumentNullException.ThrowIfNull(backend);
         ArgumentNullException.ThrowIfNull(weights);
-        Backend = backend;
         Config = weights.Config;
-        foreach (var (name, shape) in Config.ParameterShapes()) _parameters[name] = backend.Upload(weights[name].Data, new Shape(shape));
-        Tensor P(string name) => _parameters[name];
-        _stages = [.. Enumerable.Range(0, Config.ConvCount).Select(i => new ConvStage(backend, P, $"conv{i}", Config.InChannels(i), pool: i < Config.ConvCount - 1))];
-        _head = new ClassifierHead(backend, P, Config.FeatureResolution);
+        _net = new ConvNet(backend, Config.Architecture, weights.Tensors);
     }
 
     /// <summary>Loads a weights file (its metadata gives the architecture) onto <paramref name="backend"/>.</summary>
     public static ReferenceCnn Load(string path, Backend backend) => new(backend, ReferenceCnnWeights.Load(path));
 
-    public Backend Backend { get; }
+    public Backend Backend => _net.Backend;
 
     public ReferenceCnnConfig Config { get; }
 
@@ -59,53 +52,11 @@ public sealed class ReferenceCnn : IDisposable
     {
         ArgumentNullException.ThrowIfNull(images);
         ArgumentOutOfRangeException.ThrowIfLessThan(n, 1);
-        var shape = new Shape(n, Config.ImgChannels, Config.ImgResolution, Config.ImgResolution);
-        if (images.Length != shape.Length)
-            throw new ArgumentException($"Expected {shape.Length} values for {n} images of {Config.ImgChannels}x{Config.ImgResolution}x{Config.ImgResolution}, got {images.Length}.", nameof(images));
+        if (images.Length != n * ImageLength)
+            throw new ArgumentException($"Expected {n * ImageLength} values for {n} images of {Config.ImgChannels}x{Config.ImgResolution}x{Config.ImgResolution}, got {images.Length}.", nameof(images));
         int bad = Preprocessing.FirstNonFinite(images);
         if (bad >= 0) throw new ArgumentException($"Image {bad / ImageLength} has a value that is NaN or infinite (element {bad % ImageLength}).", nameof(images));
-        var tape = new TensorTape();
-        try
-        {
-            var x = tape.Keep(Backend.Upload(images, shape));
-            var saved = new ConvStage.Saved[_stages.Length];
-            for (int i = 0; i < _stages.Length; i++)
-            {
-                saved[i] = _stages[i].Forward(x, tape);
-                x = saved[i].Out;
-            }
-            var head = _head.Forward(x, tape);
-            return new ReferenceCnnPass(this, tape, saved, head, n);
-        }
-        catch
-        {
-            tape.Dispose();
-            throw;
-        }
-    }
-
-    internal (Dictionary<string, float[]>? Parameters, float[]? Images) Backward(ConvStage.Saved[] saved, ClassifierHead.Saved head,
-        float[] dLogits, bool parameters, bool images)
-    {
-        using var sink = parameters ? new GradientSink(Backend) : null;
-        using var dl = Backend.Upload(dLogits, head.Logits.Shape);
-        var d = _head.Backward(head, dl, sink, saved[^1].A.Shape);
-        for (int i = _stages.Length - 1; i >= 0 && d is not null; i--)
-        {
-            var dIn = _stages[i].Backward(saved[i], d, sink, needDx: i > 0 || images);
-            d.Dispose();
-            d = dIn;
-        }
-        using (d)
-            return (sink?.Tensors.ToDictionary(p => p.Key, p => Backend.Download(p.Value)), d is null ? null : Backend.Download(d));
-    }
-
-    /// <summary>The last feature map A [N, C, f, f] and dL/dA for dL/d(logits): what Grad-CAM weighs.</summary>
-    internal (float[] A, float[] DA) FeatureGradient(ConvStage.Saved[] saved, ClassifierHead.Saved head, float[] dLogits)
-    {
-        using var dl = Backend.Upload(dLogits, head.Logits.Shape);
-        using var dA = _head.Backward(head, dl, null, saved[^1].A.Shape);
-        return (Backend.Download(saved[^1].A), Backend.Download(dA));
+        return new ReferenceCnnPass(_net.Record(images, n));
     }
 
     /// <summary>
@@ -133,25 +84,18 @@ public sealed class ReferenceCnn : IDisposable
     }
 
     /// <summary>The current parameters (after optimiser steps), to save or to hand to another backend.</summary>
-    public ReferenceCnnWeights ToWeights() =>
-        ReferenceCnnWeights.FromTensors(Config, Config.ParameterShapes().ToDictionary(p => p.Name, p => new HostTensor(p.Shape, Backend.Download(_parameters[p.Name]))));
+    public ReferenceCnnWeights ToWeights() => ReferenceCnnWeights.FromTensors(Config, _net.DownloadParameters());
 
     /// <summary>Overwrites the named parameters (an optimiser step's result); names and sizes are checked.</summary>
     public void SetParameters(IReadOnlyDictionary<string, float[]> values)
     {
         ArgumentNullException.ThrowIfNull(values);
-        foreach (var (name, v) in values)
-        {
-            if (!_parameters.TryGetValue(name, out var t)) throw new ArgumentException($"The reference CNN has no parameter '{name}'.", nameof(values));
-            Backend.Upload(v, t);
-        }
+        foreach (var name in values.Keys)
+            if (!Config.ParameterShapes().Any(p => p.Name == name)) throw new ArgumentException($"The reference CNN has no parameter '{name}'.", nameof(values));
+        _net.SetParameters(values);
     }
 
-    public void Dispose()
-    {
-        foreach (var t in _parameters.Values) t.Dispose();
-        _parameters.Clear();
-    }
+    public void Dispose() => _net.Dispose();
 
     private void CheckClass(int classIndex)
     {
@@ -170,22 +114,14 @@ public sealed class ReferenceCnn : IDisposable
 /// <summary>One recorded forward pass: the logits and the activations; dispose it to free them.</summary>
 public sealed class ReferenceCnnPass : IDisposable
 {
-    private readonly ReferenceCnn _net;
-    private readonly TensorTape _tape;
-    private readonly ConvStage.Saved[] _saved;
-    private readonly ClassifierHead.Saved _head;
-    private bool _disposed;
+    private readonly ConvNetPass _pass;
 
-    internal ReferenceCnnPass(ReferenceCnn net, TensorTape tape, ConvStage.Saved[] saved, ClassifierHead.Saved head, int batch)
-    {
-        (_net, _tape, _saved, _head, Batch) = (net, tape, saved, head, batch);
-        Logits = net.Backend.Download(head.Logits);
-    }
+    internal ReferenceCnnPass(ConvNetPass pass) => _pass = pass;
 
-    public int Batch { get; }
+    public int Batch => _pass.Batch;
 
     /// <summary>[N, classes].</summary>
-    public float[] Logits { get; }
+    public float[] Logits => _pass.Outputs;
 
     /// <summary>
     /// From dL/d(logits) [N, classes]: the gradient of every parameter (by name, unscaled as stored) and of
@@ -194,27 +130,22 @@ public sealed class ReferenceCnnPass : IDisposable
     public ReferenceCnnGradients Backward(float[] dLogits, bool parameters = true, bool images = true)
     {
         CheckLogitGradient(dLogits);
-        var (p, x) = _net.Backward(_saved, _head, dLogits, parameters, images);
-        return new ReferenceCnnGradients(p, x);
+        var g = _pass.Backward(dLogits, parameters, images);
+        return new ReferenceCnnGradients(g.Parameters, g.Input);
     }
 
     internal (float[] A, float[] DA) FeatureGradient(float[] dLogits)
     {
         CheckLogitGradient(dLogits);
-        return _net.FeatureGradient(_saved, _head, dLogits);
+        return _pass.FeatureGradient(dLogits);
     }
 
     private void CheckLogitGradient(float[] dLogits)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
         ArgumentNullException.ThrowIfNull(dLogits);
         if (dLogits.Length != Logits.Length)
             throw new ArgumentException($"dLogits holds {dLogits.Length} values; the batch of {Batch} has {Logits.Length} logits.", nameof(dLogits));
     }
 
-    public void Dispose()
-    {
-        _disposed = true;
-        _tape.Dispose();
-    }
+    public void Dispose() => _pass.Dispose();
 }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using GrpcExplain.Kernels.Networks;
 
 namespace GrpcExplain.Classifiers.Reference;
 
@@ -72,17 +73,11 @@ public sealed record ReferenceCnnConfig
         Require(ClassLabels.All(l => !string.IsNullOrEmpty(l)) && ClassLabels.Distinct().Count() == ClassLabels.Count, "class labels must be non-empty and distinct.");
     }
 
+    /// <summary>The network this is: the convolutions, global average pooling, one logit per class.</summary>
+    public ConvNetArchitecture Architecture => new(ImgChannels, ImgResolution, Channels, ClassCount, ConvNetHeadInput.GlobalAverage);
+
     /// <summary>Every parameter with its name and shape, in the order of the network (PyTorch's conv weight layout [O, I, 3, 3], fc [classes, C]).</summary>
-    public IEnumerable<(string Name, int[] Shape)> ParameterShapes()
-    {
-        for (int i = 0; i < ConvCount; i++)
-        {
-            yield return ($"conv{i}.weight", [Channels[i], InChannels(i), 3, 3]);
-            yield return ($"conv{i}.bias", [Channels[i]]);
-        }
-        yield return ("fc.weight", [ClassCount, FeatureChannels]);
-        yield return ("fc.bias", [ClassCount]);
-    }
+    public IEnumerable<(string Name, int[] Shape)> ParameterShapes() => Architecture.ParameterShapes();
 
     public IReadOnlyDictionary<string, string> ToMetadata() => new Dictionary<string, string>
     {

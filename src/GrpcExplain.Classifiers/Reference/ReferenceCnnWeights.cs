@@ -1,4 +1,5 @@
 using GrpcExplain.Kernels;
+using GrpcExplain.Kernels.Networks;
 
 namespace GrpcExplain.Classifiers.Reference;
 
@@ -24,7 +25,7 @@ public sealed class ReferenceCnnWeights
         : throw new KeyNotFoundException($"The reference CNN has no tensor '{name}'.");
 
     /// <summary>Run-time gain of convolution weights with this many input channels.</summary>
-    public static float ConvGain(int inChannels) => MathF.Sqrt(2f / (inChannels * 9));
+    public static float ConvGain(int inChannels) => ConvNetArchitecture.ConvGain(inChannels);
 
     /// <summary>Run-time gain of the fully connected weight.</summary>
     public static float FcGain(int inFeatures) => 1f / MathF.Sqrt(inFeatures);
@@ -58,17 +59,8 @@ public sealed class ReferenceCnnWeights
     public static ReferenceCnnWeights Initialize(ReferenceCnnConfig config, int seed)
     {
         ArgumentNullException.ThrowIfNull(config);
-        var rng = new Random(seed);
-        var tensors = new Dictionary<string, HostTensor>();
-        foreach (var (name, shape) in config.ParameterShapes())
-        {
-            var data = new float[HostTensor.Count(shape)];
-            if (name.EndsWith(".weight", StringComparison.Ordinal))
-                for (int i = 0; i < data.Length; i++)
-                    data[i] = (float)(Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble()));
-            tensors[name] = new HostTensor(shape, data);
-        }
-        return FromTensors(config, tensors);
+        config.Validate();
+        return FromTensors(config, config.Architecture.Initialize(seed));
     }
 
     /// <summary>Writes the weights with the architecture as metadata, atomically (temporary file, then rename).</summary>

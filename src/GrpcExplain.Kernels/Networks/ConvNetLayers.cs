@@ -1,8 +1,4 @@
-using GrpcExplain.Kernels;
-
-namespace GrpcExplain.Classifiers.Reference;
-
-using Tensor = GrpcExplain.Kernels.Tensor;
+namespace GrpcExplain.Kernels.Networks;
 
 /// <summary>
 /// One stage of the feature extractor: A = ReLU(conv3x3(X, W·gain, padding 1) + b), then, for every
@@ -25,7 +21,7 @@ internal sealed class ConvStage
         Name = name;
         _weight = parameter($"{name}.weight");
         _bias = parameter($"{name}.bias");
-        _conv = new Conv2dParams(Stride: 1, Padding: 1, WeightGain: ReferenceCnnWeights.ConvGain(inChannels));
+        _conv = new Conv2dParams(Stride: 1, Padding: 1, WeightGain: ConvNetArchitecture.ConvGain(inChannels));
         _pool = pool;
     }
 
@@ -61,48 +57,56 @@ internal sealed class ConvStage
 }
 
 /// <summary>
-/// The head: global average pooling of the last feature map (upfirdn2d with an f x f box filter and down
-/// f, f the map's side) and logits = features·(W·gain)ᵀ + b. The backend has no reshape, so the pooled
-/// [N, C, 1, 1] features cross to the [N, C] the fully connected op takes through the host: N·C floats,
-/// nothing beside the convolutions.
+/// The head: the last feature map [N, C, f, f] as features (global average pooling, upfirdn2d with an
+/// f x f box filter and down f, to [N, C]; or the map flattened to [N, C·f·f]) and
+/// outputs = features·(W·gain)ᵀ + b. The backend has no reshape, so the features cross to the [N, in]
+/// the fully connected op takes through the host: N·in floats, little beside the convolutions.
 /// </summary>
-internal sealed class ClassifierHead
+internal sealed class LinearHead
 {
     private static readonly FullyConnectedParams Linear = new(LrMul: 1f, LeakyRelu: false);
 
     private readonly Backend _b;
     private readonly Tensor _weight, _bias;
-    private readonly Upfirdn2dParams _gap;
+    private readonly Upfirdn2dParams? _gap;
 
-    public ClassifierHead(Backend backend, Func<string, Tensor> parameter, int featureResolution)
+    public LinearHead(Backend backend, Func<string, Tensor> parameter, int featureResolution, ConvNetHeadInput input)
     {
         _b = backend;
         _weight = parameter("fc.weight");
         _bias = parameter("fc.bias");
-        _gap = new Upfirdn2dParams(Down: featureResolution) { Filter = FirFilter.Separable([.. Enumerable.Repeat(1f, featureResolution)]) };
+        _gap = input == ConvNetHeadInput.GlobalAverage
+            ? new Upfirdn2dParams(Down: featureResolution) { Filter = FirFilter.Separable([.. Enumerable.Repeat(1f, featureResolution)]) }
+            : null;
     }
 
-    /// <summary>What backward reads: the pooled features as [N, C] and the logits.</summary>
-    public sealed record Saved(Tensor Features, Tensor Logits);
+    /// <summary>What backward reads: the features as [N, in] and the outputs.</summary>
+    public sealed record Saved(Tensor Features, Tensor Outputs);
 
     public Saved Forward(Tensor a, TensorTape tape)
     {
         var (n, c, _, _) = a.Shape.Nchw;
-        using var pooled = _b.Allocate(n, c, 1, 1);
-        _b.Upfirdn2dForward(a, pooled, _gap);
-        var features = tape.Keep(_b.Upload(_b.Download(pooled), new Shape(n, c)));
-        var logits = tape.Keep(_b.Allocate(n, _weight.Shape[0]));
-        _b.FullyConnectedForward(features, _weight, _bias, logits, Linear);
-        return new Saved(features, logits);
+        Tensor features;
+        if (_gap is null) features = tape.Keep(_b.Upload(_b.Download(a), new Shape(n, a.Shape.Length / n)));
+        else
+        {
+            using var pooled = _b.Allocate(n, c, 1, 1);
+            _b.Upfirdn2dForward(a, pooled, _gap);
+            features = tape.Keep(_b.Upload(_b.Download(pooled), new Shape(n, c)));
+        }
+        var outputs = tape.Keep(_b.Allocate(n, _weight.Shape[0]));
+        _b.FullyConnectedForward(features, _weight, _bias, outputs, Linear);
+        return new Saved(features, outputs);
     }
 
-    /// <summary>dL/dA of the last feature map [N, C, f, f] from dL/d(logits); fc gradients into <paramref name="sink"/>.</summary>
-    public Tensor Backward(Saved s, Tensor dLogits, GradientSink? sink, Shape featureMap)
+    /// <summary>dL/dA of the last feature map from dL/d(outputs); fc gradients into <paramref name="sink"/>.</summary>
+    public Tensor Backward(Saved s, Tensor dOutputs, GradientSink? sink, Shape featureMap)
     {
         var (n, c, _, _) = featureMap.Nchw;
         using var dFeatures = _b.Allocate(s.Features.Shape);
-        _b.FullyConnectedBackward(s.Features, _weight, s.Logits, dLogits, dFeatures,
+        _b.FullyConnectedBackward(s.Features, _weight, s.Outputs, dOutputs, dFeatures,
             sink?.For("fc.weight", _weight.Shape), sink?.For("fc.bias", _bias.Shape), Linear);
+        if (_gap is null) return _b.Upload(_b.Download(dFeatures), featureMap);
         using var dPooled = _b.Upload(_b.Download(dFeatures), new Shape(n, c, 1, 1));
         var dA = _b.Allocate(featureMap);
         _b.Upfirdn2dBackward(dPooled, dA, _gap);
