@@ -111,7 +111,7 @@ internal sealed class GeneratorClient(GrpcChannel channel, Uri address, Coordina
                     var shape = r.Ws.Shape;
                     var ws = shape.Count == 3 ? new Latents(Floats(r.Ws), 1, (int)shape[2], (int)shape[1]) : new Latents(Floats(r.Ws), 1, (int)shape[^1]);
                     var reconstruction = new ImageBatch(Floats(r.Reconstruction), 1, image.Channels, image.Height, image.Width);
-                    yield return new Projection(ws, reconstruction, r.MeanSquaredError);
+                    yield return new Projection(ws, reconstruction, r.MeanSquaredError, r.Start == ProjectionStart.Encoder);
                     yield break;
             }
         }

@@ -29,7 +29,7 @@ internal sealed partial class GeneratorGrpcService(GeneratorModel model, IOption
             ImageResolutionPixels = config.ImgResolution, ImageChannels = config.ImgChannels,
             MappingLayers = config.MappingLayers, Architecture = config.Architecture,
             Backend = generator.Backend.Name, Device = generator.Backend.Device,
-            WeightsSha256 = generator.Weights.ContentHash, MaxBatchSize = _options.MaxBatchSize,
+            WeightsSha256 = generator.Weights.ContentHash, MaxBatchSize = _options.MaxBatchSize, HasEncoder = model.Encoder is not null,
         };
         response.NoiseLayers.AddRange(LatentChecks.NoiseLayers(config));
         return Task.FromResult(response);
@@ -116,7 +116,11 @@ internal sealed partial class GeneratorGrpcService(GeneratorModel model, IOption
     public override async Task Project(ProjectRequest request, IServerStreamWriter<ProjectResponse> responseStream, ServerCallContext context)
     {
         var checks = new LatentChecks(model.Require().Config, _options, nameof(ProjectRequest));
-        var (target, projection, progressInterval) = checks.Projection(request);
+        var encoder = model.Encoder;
+        var (target, projection, progressInterval) = checks.Projection(request, encoder is not null);
+        if (projection.Start == StyleGan.Projection.ProjectionStart.Encoder && encoder is null)
+            throw new RpcException(new Status(StatusCode.FailedPrecondition,
+                "start is PROJECTION_START_ENCODER, but this generator has no encoder (train one with grpcexplain train encoder and put it beside the weights as encoder.safetensors); leave start unset or use PROJECTION_START_W_AVG."));
         var config = checks.Config;
         var messages = Channel.CreateUnbounded<ProjectResponse>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
@@ -127,7 +131,7 @@ internal sealed partial class GeneratorGrpcService(GeneratorModel model, IOption
                 return await model.RunAsync(nameof(Project), (generator, slices) =>
                 {
                     slices.BeginSteps(projection.NumSteps);
-                    var projector = new Projector(generator, model.ProjectionStart(generator, stop.Token));
+                    var projector = new Projector(generator, model.ProjectionStart(generator, stop.Token), encoder);
                     var result = projector.Project(target, projection, p =>
                     {
                         slices.Step();
@@ -157,7 +161,7 @@ internal sealed partial class GeneratorGrpcService(GeneratorModel model, IOption
             throw;
         }
         var done = await work.ConfigureAwait(false);
-        LogProjected(log, projection.LatentSpace, projection.NumSteps, projection.OptimizeNoise, done.PsnrDb, (long)done.Elapsed.TotalMilliseconds);
+        LogProjected(log, projection.LatentSpace, done.Start, projection.NumSteps, projection.OptimizeNoise, done.PsnrDb, (long)done.Elapsed.TotalMilliseconds);
     }
 
     /// <summary>Random noise is drawn per sample (seed noise_seed + i), so that a sample's image does not depend on its batch.</summary>
@@ -169,8 +173,8 @@ internal sealed partial class GeneratorGrpcService(GeneratorModel model, IOption
     [LoggerMessage(Level = LogLevel.Information, Message = "Synthesize: {Latents}, noise {Noise}, tensor {Tensor}, PNG {Png}, in {ElapsedMs} ms")]
     private static partial void LogSynthesized(ILogger logger, string latents, StyleGan.NoiseMode noise, bool tensor, bool png, long elapsedMs);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Project: {LatentSpace}, {Steps} steps, noise maps optimised {OptimizeNoise}, PSNR {PsnrDb:F1} dB, in {ElapsedMs} ms")]
-    private static partial void LogProjected(ILogger logger, StyleGan.Projection.LatentSpace latentSpace, int steps, bool optimizeNoise, double psnrDb, long elapsedMs);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Project: {LatentSpace} from {Start}, {Steps} steps, noise maps optimised {OptimizeNoise}, PSNR {PsnrDb:F1} dB, in {ElapsedMs} ms")]
+    private static partial void LogProjected(ILogger logger, StyleGan.Projection.LatentSpace latentSpace, StyleGan.Projection.ProjectionStart start, int steps, bool optimizeNoise, double psnrDb, long elapsedMs);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "LatentGradient: {Latents}, noise {Noise}, noise gradients {NoiseGradients}, in {ElapsedMs} ms")]
     private static partial void LogGradient(ILogger logger, string latents, StyleGan.NoiseMode noise, bool noiseGradients, long elapsedMs);

@@ -22,9 +22,13 @@ public sealed partial class GeneratorModel(IOptions<GeneratorServiceOptions> opt
     private bool _disposed;
     private long _samplesComputed;
     private StyleGan.Projection.WStatistics? _projectionStart;
+    private StyleGan.Encoding.Encoder? _encoder;
 
     /// <summary>The generator, once loaded; null while loading or after a failed load.</summary>
     public StyleGan.Generator? Generator => Volatile.Read(ref _generator);
+
+    /// <summary>The generator's encoder, when one that belongs to it was found; projections start from it.</summary>
+    public StyleGan.Encoding.Encoder? Encoder => Volatile.Read(ref _encoder);
 
     /// <summary>Why loading failed (the exception's message), or null.</summary>
     public string? LoadFailure => Volatile.Read(ref _failure);
@@ -110,6 +114,13 @@ public sealed partial class GeneratorModel(IOptions<GeneratorServiceOptions> opt
                 }
                 Volatile.Write(ref _generator, generator);
             }
+            if (_options.EncoderFile() is { } encoderPath)
+            {
+                var encoder = StyleGan.Encoding.Encoder.TryLoad(encoderPath, generator, out var refusal);
+                if (refusal is not null) LogEncoderRefused(log, refusal);
+                else if (encoder is not null) LogEncoderLoaded(log, encoderPath);
+                Volatile.Write(ref _encoder, encoder);
+            }
             var config = generator.Config;
             LogLoaded(log, generator.Weights.ContentHash[..16], config.ImgResolution, config.ImgChannels, config.ZDim, config.CDim, config.WDim, config.NumWs,
                 generator.Backend.Name, generator.Backend.Device, clock.ElapsedMilliseconds);
@@ -133,6 +144,8 @@ public sealed partial class GeneratorModel(IOptions<GeneratorServiceOptions> opt
         {
             if (_disposed) return;
             _disposed = true;
+            _encoder?.Dispose();
+            _encoder = null;
             if (_generator is { } g) DisposeGenerator(g);
             _generator = null;
         }
@@ -191,6 +204,12 @@ public sealed partial class GeneratorModel(IOptions<GeneratorServiceOptions> opt
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Generator {Hash} loaded: {Resolution}x{Resolution}, {Channels} channels, z_dim {ZDim}, c_dim {CDim}, w_dim {WDim}, num_ws {NumWs}, backend {Backend} on {Device}, in {ElapsedMs} ms")]
     private static partial void LogLoaded(ILogger logger, string hash, int resolution, int channels, int zDim, int cDim, int wDim, int numWs, string backend, string device, long elapsedMs);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Encoder {Path} loaded: projections start from its w")]
+    private static partial void LogEncoderLoaded(ILogger logger, string path);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The encoder is not used: {Reason}")]
+    private static partial void LogEncoderRefused(ILogger logger, string reason);
 
     [LoggerMessage(Level = LogLevel.Critical, Message = "The generator could not be loaded from {WeightsPath}: {Reason}; the service stays NOT_SERVING")]
     private static partial void LogLoadFailed(ILogger logger, Exception exception, string weightsPath, string reason);

@@ -14,6 +14,13 @@ public sealed class GeneratorServiceOptions
     /// <summary>Generator weights (safetensors with stylegan2-ada-pytorch names), loaded when the host starts.</summary>
     public string? WeightsPath { get; set; }
 
+    /// <summary>
+    /// The generator's encoder, which warm-starts projections: unset means encoder.safetensors beside
+    /// <see cref="WeightsPath"/> when there is one; "none" turns it off. An encoder trained for other weights
+    /// is refused (a warning in the log) and projections start from the mean w.
+    /// </summary>
+    public string? EncoderPath { get; set; }
+
     /// <summary>Where the kernels run: auto (cuda when an NVIDIA GPU is present, else cpu), cpu, cuda or ilgpu-cpu.</summary>
     public string Backend { get; set; } = "auto";
 
@@ -40,6 +47,9 @@ public sealed class GeneratorServiceOptions
 
     /// <summary>Projection steps when a request asks for 0 (NVIDIA's projector.py runs 1000).</summary>
     public int ProjectionDefaultSteps { get; set; } = 1000;
+
+    /// <summary>Projection steps when a request asks for 0 and the projection starts from the encoder: its w is close already, so few steps refine it (docs/benchmarks.md).</summary>
+    public int ProjectionEncoderDefaultSteps { get; set; } = 20;
 
     /// <summary>The most projection steps one request may ask for.</summary>
     public int ProjectionMaxSteps { get; set; } = 10_000;
@@ -71,12 +81,21 @@ public sealed class GeneratorServiceOptions
         if (ProjectionMaxSteps < 1) return $"{SectionName}:ProjectionMaxSteps must be at least 1, got {ProjectionMaxSteps}.";
         if (ProjectionDefaultSteps < 1 || ProjectionDefaultSteps > ProjectionMaxSteps)
             return $"{SectionName}:ProjectionDefaultSteps must be from 1 to ProjectionMaxSteps ({ProjectionMaxSteps}), got {ProjectionDefaultSteps}.";
+        if (ProjectionEncoderDefaultSteps < 1 || ProjectionEncoderDefaultSteps > ProjectionMaxSteps)
+            return $"{SectionName}:ProjectionEncoderDefaultSteps must be from 1 to ProjectionMaxSteps ({ProjectionMaxSteps}), got {ProjectionEncoderDefaultSteps}.";
+        if (EncoderPath is { } e && !string.Equals(e, "none", StringComparison.OrdinalIgnoreCase) && !File.Exists(e))
+            return $"{SectionName}:EncoderPath '{e}': no such file (leave it unset to use encoder.safetensors beside the weights when there is one, or 'none').";
         if (ProjectionWAvgSamples < 1) return $"{SectionName}:ProjectionWAvgSamples must be at least 1, got {ProjectionWAvgSamples}.";
         if (ProjectionReconstructionIntervalSteps < 1) return $"{SectionName}:ProjectionReconstructionIntervalSteps must be at least 1, got {ProjectionReconstructionIntervalSteps}.";
         if (MaxEncodedImageBytes < 1) return $"{SectionName}:MaxEncodedImageBytes must be at least 1, got {MaxEncodedImageBytes}.";
         if (MaxImagePixels < 1) return $"{SectionName}:MaxImagePixels must be at least 1, got {MaxImagePixels}.";
         return null;
     }
+
+    /// <summary>The encoder file to try for <paramref name="generator"/>, or null for none.</summary>
+    internal string? EncoderFile() =>
+        EncoderPath is { } e ? (string.Equals(e, "none", StringComparison.OrdinalIgnoreCase) ? null : e)
+        : WeightsPath is { } w && GeneratorFactory is null ? StyleGan.Encoding.EncoderWeights.PathBeside(w) : null;
 
     internal StyleGan.Generator CreateGenerator()
     {

@@ -84,7 +84,7 @@ internal sealed class LatentChecks(GeneratorConfig config, GeneratorServiceOptio
     /// The target image and how to project it: the request's zeros are the service's defaults
     /// (<see cref="GeneratorServiceOptions"/>) and <see cref="ProjectionOptions"/>' own; the progress interval comes back apart.
     /// </summary>
-    public (float[] Target, ProjectionOptions Options, int ProgressInterval) Projection(ProjectRequest r)
+    public (float[] Target, ProjectionOptions Options, int ProgressInterval) Projection(ProjectRequest r, bool hasEncoder)
     {
         var target = TargetImages.Read(r.Image, "image", config, options, _errors);
         var defaults = new ProjectionOptions();
@@ -94,8 +94,17 @@ internal sealed class LatentChecks(GeneratorConfig config, GeneratorServiceOptio
             ProtoLatentSpace.WPlus => StyleGan.Projection.LatentSpace.WPlus,
             _ => Invalid("latent_space", $"{(int)r.LatentSpace} is not a LatentSpace: use LATENT_SPACE_W or LATENT_SPACE_W_PLUS.", StyleGan.Projection.LatentSpace.W),
         };
+        var start = r.Start switch
+        {
+            Protos.V1.ProjectionStart.Unspecified => StyleGan.Projection.ProjectionStart.Auto,
+            Protos.V1.ProjectionStart.WAvg => StyleGan.Projection.ProjectionStart.WAvg,
+            Protos.V1.ProjectionStart.Encoder => StyleGan.Projection.ProjectionStart.Encoder,
+            _ => Invalid("start", $"{(int)r.Start} is not a ProjectionStart: use PROJECTION_START_W_AVG or PROJECTION_START_ENCODER, or leave it unset.", StyleGan.Projection.ProjectionStart.Auto),
+        };
+        bool fromEncoder = hasEncoder && start != StyleGan.Projection.ProjectionStart.WAvg;
+        int defaultSteps = fromEncoder ? options.ProjectionEncoderDefaultSteps : options.ProjectionDefaultSteps;
         if (r.NumSteps < 0 || r.NumSteps > options.ProjectionMaxSteps)
-            _errors.Add("num_steps", $"must be from 1 to {options.ProjectionMaxSteps} (0 for the service's {options.ProjectionDefaultSteps}), got {r.NumSteps}.");
+            _errors.Add("num_steps", $"must be from 1 to {options.ProjectionMaxSteps} (0 for the service's {defaultSteps}), got {r.NumSteps}.");
         if (r.InitialLearningRate < 0 || !float.IsFinite(r.InitialLearningRate))
             _errors.Add("initial_learning_rate", $"must be positive and finite (0 for the default {defaults.InitialLearningRate}), got {r.InitialLearningRate}.");
         if (r.NoiseRegularizationWeight < 0 || !float.IsFinite(r.NoiseRegularizationWeight))
@@ -109,8 +118,10 @@ internal sealed class LatentChecks(GeneratorConfig config, GeneratorServiceOptio
         var projection = defaults with
         {
             LatentSpace = space,
-            NumSteps = r.NumSteps > 0 ? r.NumSteps : options.ProjectionDefaultSteps,
+            Start = start,
+            NumSteps = r.NumSteps > 0 ? r.NumSteps : defaultSteps,
             InitialLearningRate = r.InitialLearningRate > 0 ? r.InitialLearningRate : defaults.InitialLearningRate,
+            WarmStartLearningRate = r.InitialLearningRate > 0 ? r.InitialLearningRate : defaults.WarmStartLearningRate,
             OptimizeNoise = r.OptimizeNoise,
             NoiseRegularizationWeight = r.NoiseRegularizationWeight > 0 ? r.NoiseRegularizationWeight : defaults.NoiseRegularizationWeight,
             Seed = r.Seed,

@@ -24,6 +24,7 @@ internal static class ProjectionMessages
             Reconstruction = TensorCodec.ToProto(r.Reconstruction, 1, c, res, res),
             Loss = r.Loss, MeanSquaredError = r.MeanSquaredError, NumSteps = r.NumSteps, ElapsedSeconds = r.Elapsed.TotalSeconds,
             PsnrDb = (float)r.PsnrDb, Ssim = (float)r.Ssim, MsSsim = (float)r.MsSsim,
+            Start = r.Start == StyleGan.Projection.ProjectionStart.Encoder ? Protos.V1.ProjectionStart.Encoder : Protos.V1.ProjectionStart.WAvg,
         };
         if (PngImages.CanEncode(c)) message.ReconstructionPng = Png(r.Reconstruction, config);
         if (r.NoiseMaps is { } maps)

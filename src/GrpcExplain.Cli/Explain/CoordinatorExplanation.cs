@@ -39,7 +39,7 @@ internal static class CoordinatorExplanation
                 _ => ProtoDirectionMethod.LinearProbe,
             },
             NumFrames = settings.Frames,
-            Encoding = new EncodingOptions { LatentSpace = settings.WPlus ? ProtoLatentSpace.WPlus : ProtoLatentSpace.W, NumSteps = settings.ProjectionSteps },
+            Encoding = new EncodingOptions { LatentSpace = settings.WPlus ? ProtoLatentSpace.WPlus : ProtoLatentSpace.W, NumSteps = settings.ProjectionSteps > 0 ? settings.ProjectionSteps : ExplainSettings.DefaultProjectionSteps },
         };
         if (settings.StopAt is { } p) request.UntilProbability = new TargetProbability { TargetProbability_ = p, MaxAbsAlpha = maxAlpha };
         else request.AlphaRange = new AlphaRange { AlphaStart = 0, AlphaEnd = maxAlpha };

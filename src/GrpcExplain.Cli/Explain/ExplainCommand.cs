@@ -18,7 +18,7 @@ internal sealed class ExplainCommand
     private readonly Option<string> _target = new("--target") { Description = "The class the walk moves towards: its index, or (in process) its label.", Required = true, HelpName = "CLASS" };
     private readonly Option<int> _frames = new("--frames") { Description = "Frames along the walk, at most (it stops early when --stop-at is reached).", HelpName = "K", DefaultValueFactory = _ => ExplainSettings.DefaultFrames };
     private readonly Option<string> _out = new("--out") { Description = "Output folder: frames/NNN.png, strip.png, walk.gif, probability.png, heatmap.png, summary.json.", Required = true, HelpName = "DIR" };
-    private readonly Option<int> _steps = new("--projection-steps") { Description = "Projection steps that find the image's latent (more: a closer reconstruction, slower).", HelpName = "N", DefaultValueFactory = _ => ExplainSettings.DefaultProjectionSteps };
+    private readonly Option<int?> _steps = new("--projection-steps") { Description = $"Projection steps that find the image's latent (more: a closer reconstruction, slower). Default in process: {InProcessGenerator.EncoderStartSteps} when the generator has an encoder (encoder.safetensors), else {InProcessGenerator.WAvgStartSteps}; with --coordinator {ExplainSettings.DefaultProjectionSteps}.", HelpName = "N" };
     private readonly Option<string> _space = new("--latent-space") { Description = "Project into W (one w for every layer) or W+ (one per layer).", HelpName = "w|w+", DefaultValueFactory = _ => "w" };
     private readonly Option<string> _method = new("--direction") { Description = "How the direction is found: the paper's linear probe (fitted once and stored), the gradient of the target logit " +
         "(white-box classifiers only: those with reference.safetensors), or that gradient estimated from classifier calls.", HelpName = "linear-probe|gradient|black-box", DefaultValueFactory = _ => "linear-probe" };
@@ -57,8 +57,8 @@ internal sealed class ExplainCommand
 
         int frames = parsed.GetValue(_frames);
         if (frames < 2 || frames > ExplainSettings.MaxFrames) throw new UsageException($"--frames must be from 2 to {ExplainSettings.MaxFrames}, got {frames}.");
-        int steps = parsed.GetValue(_steps);
-        if (steps < 1 || steps > ExplainSettings.MaxProjectionSteps) throw new UsageException($"--projection-steps must be from 1 to {ExplainSettings.MaxProjectionSteps}, got {steps}.");
+        int steps = parsed.GetValue(_steps) ?? 0;
+        if (parsed.GetValue(_steps) is not null && steps < 1 || steps > ExplainSettings.MaxProjectionSteps) throw new UsageException($"--projection-steps must be from 1 to {ExplainSettings.MaxProjectionSteps}, got {steps}.");
         bool wPlus = parsed.GetValue(_space) switch
         {
             "w" or "W" => false,

@@ -28,6 +28,10 @@ internal static class ExplainRun
         if (pairing.Synthetic)
             stderr.WriteLine($"grpcexplain: '{pairing.Name}' is a synthetic placeholder (random generator, classifier built on a known latent direction), not a trained model: see {pairing.CardPath}.");
         using var explainer = InProcessExplainer.Open(pairing, model, settings.Backend, settings.DirectionsPath);
+        if (explainer.Generator.EncoderRefusal is { } refusal)
+            stderr.WriteLine($"grpcexplain: the encoder is not used: {refusal}");
+        if (settings.ProjectionSteps == 0)
+            settings = settings with { ProjectionSteps = explainer.Generator.HasEncoder ? InProcessGenerator.EncoderStartSteps : InProcessGenerator.WAvgStartSteps };
         if (settings.Method == DirectionMethod.Gradient && !explainer.IsWhiteBox)
             throw new UsageException($"--direction gradient needs a white-box classifier, and '{model}' is a black box (its folder {Path.Combine(pairing.ClassifierRepository, model)} " +
                 "has no reference.safetensors, so it gives no image gradient): use --direction black-box (the same gradient, estimated from predictions) or linear-probe.");

@@ -11,6 +11,7 @@ namespace GrpcExplain.Cli.Explain;
 /// <param name="Target">The target class as written: an index, or (in process) a class label.</param>
 /// <param name="MaxAlpha">How far the walk may go; null: four spreads of the generator's latents along the direction (in process) or <see cref="CoordinatorMaxAlpha"/>.</param>
 /// <param name="StopAt">Stop at the first frame whose target probability reaches this; null walks every frame.</param>
+/// <param name="ProjectionSteps">0: the default (in process, fewer when the generator has an encoder; with a coordinator <see cref="DefaultProjectionSteps"/>).</param>
 internal sealed record ExplainSettings(
     string ImagePath,
     Uri? Coordinator,

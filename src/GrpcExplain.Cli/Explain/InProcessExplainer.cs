@@ -37,9 +37,10 @@ internal sealed class InProcessExplainer : IDisposable
 
     public LinearProbeDirections Probes { get; }
 
-    public static InProcessExplainer Open(ModelPairing pairing, string classifier, BackendKind backend, string directionsPath)
+    /// <param name="useEncoder">Warm-start projections from the pairing's encoder when it has one trained for its generator.</param>
+    public static InProcessExplainer Open(ModelPairing pairing, string classifier, BackendKind backend, string directionsPath, bool useEncoder = true)
     {
-        var generator = InProcessGenerator.Load(pairing.GeneratorPath, backend);
+        var generator = InProcessGenerator.Load(pairing.GeneratorPath, backend, useEncoder);
         IClassifier? onnx = null;
         try
         {

@@ -16,21 +16,26 @@ namespace GrpcExplain.Cli.Explain;
 /// The method's generator without a service: StyleGan's <see cref="StyleGanGenerator"/> and
 /// <see cref="Projector"/> in this process. The generator is not thread-safe, so calls take turns; each
 /// runs on the thread pool, so the walk still synthesises the next frame while the current one is
-/// classified. Projection starts, as the generator service's does, from the mean w of 10,000 mapped
-/// samples, computed once.
+/// classified. Projection starts, as the generator service's does, from the encoder beside the weights
+/// (encoder.safetensors, when it was trained for them) or else from the mean w of 10,000 mapped samples,
+/// computed once; 0 steps means <see cref="EncoderStartSteps"/> or <see cref="WAvgStartSteps"/>.
 /// </summary>
 internal sealed class InProcessGenerator : IGeneratorClient, ILatentEncoder, IDisposable
 {
     public const int MaxBatchSize = 64;
     private const int StartSamples = 10_000;
 
+    /// <summary>Default projection steps from the mean w and from the encoder (docs/benchmarks.md: the encoder and 20 steps reconstruct as well as 100 from the mean).</summary>
+    public const int WAvgStartSteps = 100, EncoderStartSteps = 20;
+
     private readonly StyleGanGenerator _generator;
+    private readonly StyleGan.Encoding.Encoder? _encoder;
     private readonly SemaphoreSlim _turn = new(1, 1);
     private WStatistics? _start;
 
-    private InProcessGenerator(StyleGanGenerator generator)
+    private InProcessGenerator(StyleGanGenerator generator, StyleGan.Encoding.Encoder? encoder, string? encoderRefusal)
     {
-        _generator = generator;
+        (_generator, _encoder, EncoderRefusal) = (generator, encoder, encoderRefusal);
         var c = generator.Config;
         Info = new GeneratorInfo(c.ZDim, c.CDim, c.WDim, c.NumWs, c.ImgChannels, c.ImgResolution, generator.Weights.ContentHash, MaxBatchSize);
     }
@@ -39,13 +44,23 @@ internal sealed class InProcessGenerator : IGeneratorClient, ILatentEncoder, IDi
 
     public string BackendName => _generator.Backend.Name;
 
-    public static InProcessGenerator Load(string weightsPath, BackendKind backendKind)
+    /// <summary>Whether projections start from an encoder.</summary>
+    public bool HasEncoder => _encoder is not null;
+
+    /// <summary>Why the encoder beside the weights is not used (trained for another generator, damaged), or null.</summary>
+    public string? EncoderRefusal { get; }
+
+    /// <param name="useEncoder">Start projections from the encoder beside the weights when it belongs to them; false always starts from the mean w.</param>
+    public static InProcessGenerator Load(string weightsPath, BackendKind backendKind, bool useEncoder = true)
     {
         var weights = GeneratorWeights.Load(weightsPath);
         var backend = Backends.Create(backendKind);
         try
         {
-            return new InProcessGenerator(new StyleGanGenerator(backend, weights));
+            var generator = new StyleGanGenerator(backend, weights);
+            string? refusal = null;
+            var encoder = useEncoder ? StyleGan.Encoding.Encoder.TryLoadBeside(weightsPath, generator, out refusal) : null;
+            return new InProcessGenerator(generator, encoder, refusal);
         }
         catch
         {
@@ -86,7 +101,7 @@ internal sealed class InProcessGenerator : IGeneratorClient, ILatentEncoder, IDi
         var projection = new StyleGanProjectionOptions
         {
             LatentSpace = options.WPlus ? StyleGanLatentSpace.WPlus : StyleGanLatentSpace.W,
-            NumSteps = options.NumSteps,
+            NumSteps = options.NumSteps > 0 ? options.NumSteps : _encoder is null ? WAvgStartSteps : EncoderStartSteps,
             OptimizeNoise = options.OptimizeNoise,
         };
         var work = RunAsync(g =>
@@ -94,11 +109,12 @@ internal sealed class InProcessGenerator : IGeneratorClient, ILatentEncoder, IDi
             try
             {
                 _start ??= WStatistics.Sample(g, StartSamples, cancellation: cancellationToken);
-                var result = new Projector(g, _start).Project(image.Pixels, projection,
+                var result = new Projector(g, _start, _encoder).Project(image.Pixels, projection,
                     (StyleGanProjectionProgress p) => events.Writer.TryWrite(new GrpcExplain.Explain.Generation.ProjectionProgress(p.Step, p.NumSteps, p.Loss, p.Elapsed.TotalSeconds)),
                     cancellationToken);
                 var ws = result.LatentSpace == StyleGanLatentSpace.WPlus ? new Latents(result.Ws, 1, Info.WDim, Info.NumWs) : new Latents(result.Ws, 1, Info.WDim);
-                events.Writer.TryWrite(new Projection(ws, new ImageBatch(result.Reconstruction, 1, image.Channels, image.Height, image.Width), result.MeanSquaredError));
+                events.Writer.TryWrite(new Projection(ws, new ImageBatch(result.Reconstruction, 1, image.Channels, image.Height, image.Width), result.MeanSquaredError,
+                    result.Start == StyleGan.Projection.ProjectionStart.Encoder));
                 return true;
             }
             finally
@@ -125,6 +141,7 @@ internal sealed class InProcessGenerator : IGeneratorClient, ILatentEncoder, IDi
 
     public void Dispose()
     {
+        _encoder?.Dispose();
         _generator.Dispose();
         _generator.Backend.Dispose();
         _turn.Dispose();

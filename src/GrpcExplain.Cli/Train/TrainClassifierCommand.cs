@@ -81,18 +81,8 @@ internal sealed class TrainClassifierCommand
             "none" => ClassifierAugmentation.None,
             var s => throw new UsageException($"--augment '{s}': choose dihedral, flip-translate or none."),
         };
-        int[] network;
-        try
-        {
-            network = [.. parsed.GetValue(_network)!.Split(',').Select(c => int.Parse(c.Trim(), NumberStyles.None, CultureInfo.InvariantCulture))];
-        }
-        catch (FormatException)
-        {
-            throw new UsageException($"--network-channels '{parsed.GetValue(_network)}': give positive integers separated by commas, e.g. 32,64,128,128.");
-        }
-        BackendKind backend;
-        try { backend = Backends.Parse(parsed.GetValue(_backend)!); }
-        catch (ArgumentException) { throw new UsageException($"--backend '{parsed.GetValue(_backend)}': choose one of {string.Join(", ", Backends.Names)}."); }
+        int[] network = NetworkOptions.Channels(parsed.GetValue(_network)!, "32,64,128,128");
+        var backend = NetworkOptions.Backend(parsed.GetValue(_backend)!);
 
         var config = new ClassifierTrainingConfig
         {

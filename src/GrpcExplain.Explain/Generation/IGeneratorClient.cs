@@ -32,8 +32,8 @@ public interface IGeneratorClient
 }
 
 /// <summary>
-/// Finds a real image's latent (step 2 of the method): by projection, later warm-started by an
-/// encoder. Streams progress, then exactly one <see cref="Projection"/>.
+/// Finds a real image's latent (step 2 of the method): by projection, warm-started by the generator's
+/// encoder when it has one. Streams progress, then exactly one <see cref="Projection"/>.
 /// </summary>
 public interface ILatentEncoder
 {
@@ -48,8 +48,8 @@ public abstract record ProjectionEvent;
 
 public sealed record ProjectionProgress(int Step, int NumSteps, float Loss, double ElapsedSeconds) : ProjectionEvent;
 
-/// <summary>The latents found ([1, w_dim] or [1, num_ws, w_dim]) and the image they synthesise.</summary>
-public sealed record Projection(Latents Ws, ImageBatch Reconstruction, float MeanSquaredError) : ProjectionEvent;
+/// <summary>The latents found ([1, w_dim] or [1, num_ws, w_dim]) and the image they synthesise; <paramref name="FromEncoder"/>: the steps started from the generator's encoder, not from the mean w.</summary>
+public sealed record Projection(Latents Ws, ImageBatch Reconstruction, float MeanSquaredError, bool FromEncoder = false) : ProjectionEvent;
 
 /// <summary>Which service of an explanation failed.</summary>
 public enum Dependency

@@ -4,6 +4,13 @@ namespace GrpcExplain.StyleGan.Projection;
 public enum LatentSpace { W, WPlus }
 
 /// <summary>
+/// Where projection starts: <see cref="Auto"/> is the generator's encoder when the projector has one, else
+/// the mean w; <see cref="WAvg"/> the mean w of mapped samples (NVIDIA's projector.py); <see cref="Encoder"/>
+/// the encoder's w for the target (an error when there is no encoder).
+/// </summary>
+public enum ProjectionStart { Auto, WAvg, Encoder }
+
+/// <summary>
 /// How <see cref="Projector"/> optimises. The schedule is NVIDIA projector.py's: the learning rate
 /// ramps up over the first <see cref="LearningRateRampUp"/> of the steps and down along a half cosine
 /// over the last <see cref="LearningRateRampDown"/>; Gaussian noise of <see cref="InitialWNoiseFactor"/>
@@ -22,6 +29,17 @@ public sealed record ProjectionOptions
     public float InitialWNoiseFactor { get; init; } = 0.05f;
     public float WNoiseRampLength { get; init; } = 0.75f;
 
+    public ProjectionStart Start { get; init; } = ProjectionStart.Auto;
+
+    /// <summary>
+    /// The peak learning rate and w-noise factor that replace <see cref="InitialLearningRate"/> and
+    /// <see cref="InitialWNoiseFactor"/> when projection starts from the encoder's w: that start is already
+    /// near the answer, so large steps and exploration would only lead it away (chosen by measurement on
+    /// the trained defaults, docs/benchmarks.md).
+    /// </summary>
+    public float WarmStartLearningRate { get; init; } = 0.02f;
+    public float WarmStartWNoiseFactor { get; init; }
+
     /// <summary>Also optimise every layer's noise map, starting from Gaussian noise; otherwise the stored noise_const maps are used.</summary>
     public bool OptimizeNoise { get; init; }
     public float NoiseRegularizationWeight { get; init; } = 1e5f;
@@ -38,16 +56,21 @@ public sealed record ProjectionOptions
     public string? Problem()
     {
         if (!Enum.IsDefined(LatentSpace)) return $"{(int)LatentSpace} is not a latent space.";
+        if (!Enum.IsDefined(Start)) return $"{(int)Start} is not a projection start.";
+        if (!(WarmStartLearningRate > 0) || !float.IsFinite(WarmStartLearningRate)) return $"The warm-start learning rate must be positive and finite, got {WarmStartLearningRate}.";
         if (NumSteps < 1) return $"Projection needs at least one step, got {NumSteps}.";
         if (!(InitialLearningRate > 0) || !float.IsFinite(InitialLearningRate)) return $"The learning rate must be positive and finite, got {InitialLearningRate}.";
         foreach (var (name, v) in new[] { ("learning-rate ramp-up", LearningRateRampUp), ("learning-rate ramp-down", LearningRateRampDown), ("w-noise ramp", WNoiseRampLength) })
             if (!(v > 0 && v <= 1)) return $"The {name} is a fraction of the steps in (0, 1], got {v}.";
-        foreach (var (name, v) in new[] { ("w-noise factor", InitialWNoiseFactor), ("noise regularisation weight", NoiseRegularizationWeight), ("pixel weight", PixelWeight), ("structural weight", StructuralWeight) })
+        foreach (var (name, v) in new[] { ("w-noise factor", InitialWNoiseFactor), ("warm-start w-noise factor", WarmStartWNoiseFactor), ("noise regularisation weight", NoiseRegularizationWeight), ("pixel weight", PixelWeight), ("structural weight", StructuralWeight) })
             if (!(v >= 0) || !float.IsFinite(v)) return $"The {name} must be finite and not negative, got {v}.";
         if (PixelWeight + StructuralWeight == 0) return "The pixel and structural weights are both 0: nothing would be reconstructed.";
         if (ReconstructionInterval < 0) return $"The reconstruction interval must not be negative, got {ReconstructionInterval}.";
         return null;
     }
+
+    /// <summary>These options as a projection from the encoder's w runs them: the warm-start learning rate and w noise.</summary>
+    public ProjectionOptions WarmStarted() => this with { InitialLearningRate = WarmStartLearningRate, InitialWNoiseFactor = WarmStartWNoiseFactor };
 
     /// <summary>The learning rate of step <paramref name="step"/> (from 0); 0 at step 0, as in projector.py.</summary>
     public double LearningRate(int step)
@@ -79,5 +102,6 @@ public sealed record ProjectionProgress(int Step, int NumSteps, float Loss, floa
 /// <see cref="Loss"/> is the loss of the final latents; the metrics compare the reconstruction as it is
 /// shown, clamped to [-1, 1], with the target.
 /// </summary>
+/// <see cref="Start"/> is where the steps began: <see cref="ProjectionStart.WAvg"/> or <see cref="ProjectionStart.Encoder"/>.
 public sealed record ProjectionResult(float[] Ws, LatentSpace LatentSpace, IReadOnlyDictionary<string, float[]>? NoiseMaps, float[] Reconstruction,
-    float Loss, float MeanSquaredError, double PsnrDb, double Ssim, double MsSsim, int NumSteps, TimeSpan Elapsed);
+    float Loss, float MeanSquaredError, double PsnrDb, double Ssim, double MsSsim, int NumSteps, TimeSpan Elapsed, ProjectionStart Start = ProjectionStart.WAvg);

@@ -1,12 +1,14 @@
 using System.Diagnostics;
+using GrpcExplain.StyleGan.Encoding;
 using GrpcExplain.StyleGan.Training;
 
 namespace GrpcExplain.StyleGan.Projection;
 
 /// <summary>
 /// Projection of an image into a generator's latent space by gradient steps through synthesis, after
-/// NVIDIA stylegan2-ada-pytorch's projector.py: Adam from the mean w of mapped samples, its learning-rate
-/// and w-noise schedule, optionally the noise maps too (regularised, renormalised every step). Our
+/// NVIDIA stylegan2-ada-pytorch's projector.py: Adam from the mean w of mapped samples (or, with an
+/// <see cref="Encoder"/>, from its w for the target: a warm start that needs far fewer steps, taken with
+/// a smaller learning rate and no w noise), its learning-rate and w-noise schedule, optionally the noise maps too (regularised, renormalised every step). Our
 /// loss is pixel MSE plus 1 − MS-SSIM (<see cref="ProjectionOptions"/>); every step is one recorded
 /// synthesis and one latent gradient on the generator's backend, the loss and its image gradient on
 /// the host. Not thread-safe, as the generator is not.
@@ -16,17 +18,24 @@ public sealed class Projector
     private readonly Generator _generator;
     private readonly WStatistics _start;
     private readonly ImageShape _shape;
+    private readonly Encoder? _encoder;
 
     /// <param name="start">Where to start: usually <see cref="WStatistics.Sample"/> of the same generator, computed once and reused.</param>
-    public Projector(Generator generator, WStatistics start)
+    /// <param name="encoder">The generator's encoder (checked to belong to it), for warm starts; null projects from the mean w.</param>
+    public Projector(Generator generator, WStatistics start, Encoder? encoder = null)
     {
         ArgumentNullException.ThrowIfNull(generator);
         ArgumentNullException.ThrowIfNull(start);
         if (start.Mean.Length != generator.Config.WDim)
             throw new ArgumentException($"The start holds {start.Mean.Length} values; this generator's w has {generator.Config.WDim}.", nameof(start));
-        (_generator, _start) = (generator, start);
+        if (encoder is not null && Encoder.Mismatch(encoder.Config, generator) is { } mismatch)
+            throw new ArgumentException($"The encoder does not belong to this generator: {mismatch}", nameof(encoder));
+        (_generator, _start, _encoder) = (generator, start, encoder);
         _shape = new ImageShape(generator.Config.ImgChannels, generator.Config.ImgResolution, generator.Config.ImgResolution);
     }
+
+    /// <summary>Whether projections with <see cref="ProjectionStart.Auto"/> start from the encoder.</summary>
+    public bool HasEncoder => _encoder is not null;
 
     /// <summary>
     /// Projects <paramref name="target"/> ([C, res, res] in [-1, 1]). <paramref name="progress"/> is called
@@ -43,11 +52,17 @@ public sealed class Projector
         int bad = Array.FindIndex(target, v => !float.IsFinite(v));
         if (bad >= 0) throw new ArgumentException($"The target holds a non-finite value at element {bad}.", nameof(target));
 
+        if (options.Start == ProjectionStart.Encoder && _encoder is null)
+            throw new ArgumentException("Projection from the encoder was asked for, but this generator has no encoder.", nameof(options));
+
         var clock = Stopwatch.StartNew();
         var config = _generator.Config;
         int wDim = config.WDim, rows = options.LatentSpace == LatentSpace.WPlus ? config.NumWs : 1;
+        var start = options.Start != ProjectionStart.WAvg && _encoder is not null ? ProjectionStart.Encoder : ProjectionStart.WAvg;
+        var startW = start == ProjectionStart.Encoder ? _encoder!.Encode(target, 1) : _start.Mean;
+        if (start == ProjectionStart.Encoder) options = options.WarmStarted();
         var w = new float[rows * wDim];
-        for (int l = 0; l < rows; l++) _start.Mean.CopyTo(w, l * wDim);
+        for (int l = 0; l < rows; l++) startW.CopyTo(w, l * wDim);
         var random = new Random(options.Seed);
         var layers = _generator.NoiseLayers;
         var noise = options.OptimizeNoise
@@ -85,7 +100,7 @@ public sealed class Projector
         var shown = Array.ConvertAll(reconstruction, v => Math.Clamp(v, -1f, 1f));
         return new ProjectionResult(w, options.LatentSpace, noise, reconstruction, (float)finalLoss,
             (float)ImageMetrics.MeanSquaredError(shown, target), ImageMetrics.Psnr(shown, target),
-            ImageMetrics.Ssim(shown, target, _shape), ImageMetrics.MsSsim(shown, target, _shape), options.NumSteps, clock.Elapsed);
+            ImageMetrics.Ssim(shown, target, _shape), ImageMetrics.MsSsim(shown, target, _shape), options.NumSteps, clock.Elapsed, start);
     }
 
     private SynthesisPass Forward(float[] ws, Dictionary<string, float[]>? noise) =>
