@@ -70,10 +70,8 @@ internal static class ExplainRequests
             errors.Add("encoding.latent_space", $"{(int)encoding.LatentSpace} is not a LatentSpace.");
         if (encoding.NumSteps < 0 || encoding.NumSteps > options.MaxProjectionSteps)
             errors.Add("encoding.num_steps", $"must be from 0 (the generator's default) to {options.MaxProjectionSteps}, got {encoding.NumSteps}.");
-        if (encoding.OptimizeNoise)
-            errors.Add("encoding.optimize_noise", "is not supported by Explain: the walk synthesises with the generator's stored noise, so frames would not continue a reconstruction made with optimised noise.");
         errors.ThrowIfAny();
-        var projection = new ProjectionOptions(encoding.LatentSpace == LatentSpace.WPlus, encoding.NumSteps, false);
+        var projection = new ProjectionOptions(encoding.LatentSpace == LatentSpace.WPlus, encoding.NumSteps, encoding.OptimizeNoise);
         return new ExplainJob(image!, r.TargetClass, method!.Value, walk, projection, DefaultProbeSettings(options));
     }
 

@@ -57,6 +57,7 @@ internal sealed class GeneratorClient(GrpcChannel channel, Uri address, Coordina
         {
             ArgumentNullException.ThrowIfNull(ws);
             var request = new SynthesizeRequest { Ws = TensorMessages.ToProto(ws.Values, ws.Shape), IncludeTensor = true };
+            AddNoiseMaps(ws, request.NoiseMaps);
             var response = await _client.SynthesizeAsync(request, deadline: deadline, cancellationToken: cancellationToken).ConfigureAwait(false);
             var shape = response.Images.Shape;
             return new ImageBatch(Floats(response.Images), (int)shape[0], (int)shape[1], (int)shape[2], (int)shape[3]);
@@ -72,6 +73,7 @@ internal sealed class GeneratorClient(GrpcChannel channel, Uri address, Coordina
                 Ws = TensorMessages.ToProto(ws.Values, ws.Shape),
                 ImageGradient = TensorMessages.ToProto(imageGradient, ws.Count, info.ImageChannels, info.ImageResolution, info.ImageResolution),
             };
+            AddNoiseMaps(ws, request.NoiseMaps);
             var response = await _client.LatentGradientAsync(request, deadline: deadline, cancellationToken: cancellationToken).ConfigureAwait(false);
             return new Latents(Floats(response.WsGradient), ws.Count, ws.WDim, ws.NumWs);
         }, cancellationToken);
@@ -109,7 +111,8 @@ internal sealed class GeneratorClient(GrpcChannel channel, Uri address, Coordina
                 case ProjectResponse.EventOneofCase.Result:
                     var r = response.Result;
                     var shape = r.Ws.Shape;
-                    var ws = shape.Count == 3 ? new Latents(Floats(r.Ws), 1, (int)shape[2], (int)shape[1]) : new Latents(Floats(r.Ws), 1, (int)shape[^1]);
+                    var ws = (shape.Count == 3 ? new Latents(Floats(r.Ws), 1, (int)shape[2], (int)shape[1]) : new Latents(Floats(r.Ws), 1, (int)shape[^1]))
+                        with { NoiseMaps = r.NoiseMaps.Count == 0 ? null : r.NoiseMaps.ToDictionary(m => m.Key, m => Floats(m.Value)) };
                     var reconstruction = new ImageBatch(Floats(r.Reconstruction), 1, image.Channels, image.Height, image.Width);
                     yield return new Projection(ws, reconstruction, r.MeanSquaredError, r.Start == ProjectionStart.Encoder);
                     yield break;
@@ -137,6 +140,17 @@ internal sealed class GeneratorClient(GrpcChannel channel, Uri address, Coordina
     private DependencyException Failure(string rpc, Exception e) => new(Dependency.Generator, e is RpcException rpcError
         ? $"The generator at {address} failed in {rpc}: {rpcError.StatusCode}: {rpcError.Status.Detail}"
         : $"The generator at {address} failed in {rpc}: {e.Message}", e);
+
+    /// <summary>The latents' own noise maps, as [1, 1, r, r] tensors, when they have them.</summary>
+    private static void AddNoiseMaps(Latents ws, Google.Protobuf.Collections.MapField<string, Protos.V1.Tensor> target)
+    {
+        if (ws.NoiseMaps is not { } maps) return;
+        foreach (var (layer, map) in maps)
+        {
+            int side = (int)Math.Round(Math.Sqrt(map.Length));
+            target[layer] = TensorMessages.ToProto(map, 1, 1, side, side);
+        }
+    }
 
     public void Dispose() => channel.Dispose();
 

@@ -57,14 +57,15 @@ internal sealed partial class GeneratorGrpcService(GeneratorModel model, IOption
     {
         var clock = Stopwatch.StartNew();
         var checks = new LatentChecks(model.Require().Config, _options, nameof(SynthesizeRequest));
-        var (ws, noise) = checks.Synthesis(request);
+        var (ws, noise, maps) = checks.Synthesis(request);
         var config = checks.Config;
         int n = ws.Batch, channels = config.ImgChannels, res = config.ImgResolution, imageLength = channels * res * res;
         var images = await model.RunAsync(nameof(Synthesize), (generator, slices) =>
         {
             var result = new float[n * imageLength];
             slices.Run(n, SliceSize(noise), (start, count) =>
-                generator.Synthesize(ws.Rows(start, count), count, noise, unchecked(request.NoiseSeed + start)).CopyTo(result, start * imageLength));
+                (maps is null ? generator.Synthesize(ws.Rows(start, count), count, noise, unchecked(request.NoiseSeed + start)) : generator.Synthesize(ws.Rows(start, count), count, maps))
+                    .CopyTo(result, start * imageLength));
             return result;
         }, context.CancellationToken).ConfigureAwait(false);
 
@@ -83,7 +84,7 @@ internal sealed partial class GeneratorGrpcService(GeneratorModel model, IOption
     {
         var clock = Stopwatch.StartNew();
         var checks = new LatentChecks(model.Require().Config, _options, nameof(LatentGradientRequest));
-        var (ws, imageGradient, noise) = checks.Gradient(request);
+        var (ws, imageGradient, noise, maps) = checks.Gradient(request);
         var config = checks.Config;
         int n = ws.Batch, imageLength = config.ImgChannels * config.ImgResolution * config.ImgResolution;
         bool includeNoise = request.IncludeNoiseGradients;
@@ -93,10 +94,10 @@ internal sealed partial class GeneratorGrpcService(GeneratorModel model, IOption
             var noiseGradients = new NoiseGradients(noise, n);
             slices.Run(n, SliceSize(noise), (start, count) =>
             {
-                using var pass = generator.Forward(ws.Rows(start, count), count, noise, unchecked(request.NoiseSeed + start));
+                using var pass = maps is null ? generator.Forward(ws.Rows(start, count), count, noise, unchecked(request.NoiseSeed + start)) : generator.Forward(ws.Rows(start, count), count, maps);
                 var gradient = pass.Backward(imageGradient.Values.AsSpan(start * imageLength, count * imageLength).ToArray(), includeNoise);
                 gradient.Ws.CopyTo(result, start * ws.RowLength);
-                if (gradient.Noise is { } maps) noiseGradients.Add(maps, start, count);
+                if (gradient.Noise is { } mapGradients) noiseGradients.Add(mapGradients, start, count);
             });
             return (result, noiseGradients);
         }, context.CancellationToken).ConfigureAwait(false);

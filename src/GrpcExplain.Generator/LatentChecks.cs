@@ -46,10 +46,11 @@ internal sealed class LatentChecks(GeneratorConfig config, GeneratorServiceOptio
         return (z!, c, psi, cutoff);
     }
 
-    public (BatchTensor Ws, StyleGan.NoiseMode Noise) Synthesis(SynthesizeRequest r)
+    public (BatchTensor Ws, StyleGan.NoiseMode Noise, Dictionary<string, float[]>? NoiseMaps) Synthesis(SynthesizeRequest r)
     {
         var ws = Ws(r.Ws, "ws");
         var noise = Noise(r.NoiseMode, "noise_mode");
+        var maps = NoiseMaps(r.NoiseMaps, r.NoiseMode);
         if (!r.IncludeTensor && !r.IncludePng)
             _errors.Add("include_tensor", "neither include_tensor nor include_png is set: ask for the images as a tensor, as PNGs or both.");
         if (r.IncludePng && !PngImages.CanEncode(config.ImgChannels))
@@ -64,20 +65,21 @@ internal sealed class LatentChecks(GeneratorConfig config, GeneratorServiceOptio
                     $"a message may hold: send at most {Math.Max(1, options.MaxMessageSizeBytes / perSample)} samples per request.");
         }
         _errors.ThrowIfAny();
-        return (ws!, noise);
+        return (ws!, noise, maps);
     }
 
-    public (BatchTensor Ws, BatchTensor ImageGradient, StyleGan.NoiseMode Noise) Gradient(LatentGradientRequest r)
+    public (BatchTensor Ws, BatchTensor ImageGradient, StyleGan.NoiseMode Noise, Dictionary<string, float[]>? NoiseMaps) Gradient(LatentGradientRequest r)
     {
         var ws = Ws(r.Ws, "ws");
         int c = config.ImgChannels, res = config.ImgResolution;
         var imageGradient = Batch(r.ImageGradient, "image_gradient", s => s.Length == 4 && s[1] == c && s[2] == res && s[3] == res && (ws is null || s[0] == ws.Batch) ? null
             : Expected(s, $"[N, image_channels, res, res] = [{(ws is null ? "N" : ws.Batch)}, {c}, {res}, {res}], one image per latent"));
         var noise = Noise(r.NoiseMode, "noise_mode");
+        var maps = NoiseMaps(r.NoiseMaps, r.NoiseMode);
         if (r.IncludeNoiseGradients && noise == StyleGan.NoiseMode.None)
             _errors.Add("include_noise_gradients", "NOISE_MODE_NONE adds no noise, so there is no noise gradient: choose NOISE_MODE_CONST or NOISE_MODE_RANDOM, or leave it unset.");
         _errors.ThrowIfAny();
-        return (ws!, imageGradient!, noise);
+        return (ws!, imageGradient!, noise, maps);
     }
 
     /// <summary>
@@ -150,6 +152,31 @@ internal sealed class LatentChecks(GeneratorConfig config, GeneratorServiceOptio
             : s[0] > options.MaxBatchSize ? $"{TensorCodec.ShapeText(s)} holds {s[0]} samples, more than the {options.MaxBatchSize} a request may carry (GetModelInfo max_batch_size): split the batch."
             : checkShape(s));
         return read is { } r ? new BatchTensor(r.Shape, r.Values, field) : null;
+    }
+
+    /// <summary>
+    /// A request's own noise maps, by layer as [r, r]: none, or exactly one [1, 1, r, r] map of finite
+    /// values for every noise layer, with no noise_mode beside them but the stored maps' (which they replace).
+    /// </summary>
+    private Dictionary<string, float[]>? NoiseMaps(Google.Protobuf.Collections.MapField<string, Tensor> given, ProtoNoiseMode mode)
+    {
+        if (given.Count == 0) return null;
+        if (mode is not (ProtoNoiseMode.Unspecified or ProtoNoiseMode.Const))
+            _errors.Add("noise_maps", $"replace the noise a noise_mode gives, so noise_mode must be unset (or NOISE_MODE_CONST) beside them, got {mode}.");
+        var layers = config.TensorShapes().Where(p => p.Name.EndsWith(".noise_const", StringComparison.Ordinal))
+            .ToDictionary(p => p.Name[..^".noise_const".Length], p => p.Shape[^1]);
+        var unknown = given.Keys.Where(k => !layers.ContainsKey(k)).Order(StringComparer.Ordinal).ToList();
+        if (unknown.Count > 0) _errors.Add("noise_maps", $"no noise layer is called {string.Join(", ", unknown)}; the layers are {string.Join(", ", layers.Keys)}.");
+        var missing = layers.Keys.Where(k => !given.ContainsKey(k)).ToList();
+        if (missing.Count > 0) _errors.Add("noise_maps", $"give a map for every noise layer; missing {string.Join(", ", missing)}.");
+        var maps = new Dictionary<string, float[]>();
+        foreach (var (layer, r) in layers)
+        {
+            if (!given.TryGetValue(layer, out var tensor)) continue;
+            var read = TensorCodec.Read(tensor, $"noise_maps[{layer}]", _errors, s => s.SequenceEqual([1L, 1, r, r]) ? null : Expected(s, $"[1, 1, {r}, {r}]"));
+            if (read is { } values) maps[layer] = values.Values;
+        }
+        return maps;
     }
 
     private StyleGan.NoiseMode Noise(ProtoNoiseMode mode, string field)

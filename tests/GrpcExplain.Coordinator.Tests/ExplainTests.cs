@@ -29,6 +29,27 @@ public class ExplainTests
     }
 
     [Fact]
+    public async Task WithOptimisedNoiseTheWalksAlphaZeroFrameIsTheReconstruction()
+    {
+        await using var deployment = await Deployment.StartAsync(fakeEncoder: false);
+        var request = Request(deployment);
+        request.Encoding = new EncodingOptions { NumSteps = 20, OptimizeNoise = true };
+        using var call = deployment.Client.Explain(request, cancellationToken: Ct);
+        var responses = await ReadAllAsync(call);
+
+        var reconstruction = responses.Single(r => r.EventCase == Case.Reconstruction).Reconstruction;
+        var frames = responses.Where(r => r.EventCase == Case.Frame).Select(r => r.Frame).ToList();
+        Assert.Equal(0f, frames[2].Alpha, 6);
+        Assert.Equal(0f, frames[2].RmsDistanceToReconstruction);
+        Assert.Equal(reconstruction.PngImage, frames[2].PngImage);
+
+        // The same latents with the generator's stored noise make another image: the maps did travel.
+        var generator = new GeneratorService.GeneratorServiceClient(deployment.Generator.Channel);
+        var stored = await generator.SynthesizeAsync(new SynthesizeRequest { Ws = reconstruction.Ws, IncludePng = true }, cancellationToken: Ct);
+        Assert.NotEqual(reconstruction.PngImage, stored.PngImages[0]);
+    }
+
+    [Fact]
     public async Task TheStreamComesInOrderAndItsFramesRaiseTheTargetProbability()
     {
         await using var deployment = await Deployment.StartAsync();

@@ -20,7 +20,7 @@ public class RequestTests
         ("an empty alpha range", "alpha_range"),
         ("a probability above 1", "until_probability.target_probability"),
         ("the gradient of a black box", "direction_method"),
-        ("noise optimisation", "encoding.optimize_noise"),
+        ("too many projection steps", "encoding.num_steps"),
         ("a direction id with another method", "direction_id"),
         ("no classifier name", "classifier_model.name"),
     ];
@@ -38,7 +38,7 @@ public class RequestTests
             case "an empty alpha range": r.AlphaRange = new AlphaRange { AlphaStart = 1, AlphaEnd = 1 }; break;
             case "a probability above 1": r.UntilProbability = new TargetProbability { TargetProbability_ = 1.5f, MaxAbsAlpha = 3 }; break;
             case "the gradient of a black box": r.DirectionMethod = DirectionMethod.Gradient; break;
-            case "noise optimisation": r.Encoding = new EncodingOptions { OptimizeNoise = true }; break;
+            case "too many projection steps": r.Encoding = new EncodingOptions { NumSteps = 1_000_000 }; break;
             case "a direction id with another method": r.DirectionMethod = DirectionMethod.BlackBoxGradientEstimate; r.DirectionId = "abc"; break;
             case "no classifier name": r.ClassifierModel.Name = ""; break;
         }

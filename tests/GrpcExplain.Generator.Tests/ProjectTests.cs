@@ -79,7 +79,7 @@ public class ProjectTests(Grey32Server grey32) : IClassFixture<Grey32Server>
         Assert.Equal(expected.Reconstruction, result.Reconstruction.Values());
         Assert.Equal((float)expected.Ssim, result.Ssim);
         generator.Backend.Dispose();
-        Assert.Contains(grey32.Server.Log, l => l.Contains("Project: W, 300 steps, noise maps optimised False, PSNR", StringComparison.Ordinal));
+        Assert.Contains(grey32.Server.Log, l => l.Contains("Project: W from WAvg, 300 steps, noise maps optimised False, PSNR", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -103,6 +103,31 @@ public class ProjectTests(Grey32Server grey32) : IClassFixture<Grey32Server>
             Assert.Equal([1L, 1, r, r], result.NoiseMaps[layer].Shape);
             Assert.Equal(1, result.NoiseMaps[layer].Values().Average(v => (double)v * v), 1e-4);
         }
+
+        // Synthesize and LatentGradient take the maps back: the reconstruction exactly, and a gradient that differs from the stored maps' one.
+        var again = new SynthesizeRequest { Ws = result.Ws, IncludeTensor = true };
+        again.NoiseMaps.Add(result.NoiseMaps);
+        Assert.Equal(result.Reconstruction.Values(), (await Client.SynthesizeAsync(again, cancellationToken: Ct)).Images.Values());
+        var stored = await Client.SynthesizeAsync(new SynthesizeRequest { Ws = result.Ws, IncludeTensor = true }, cancellationToken: Ct);
+        Assert.NotEqual(result.Reconstruction.Values(), stored.Images.Values());
+        var gradient = new LatentGradientRequest { Ws = result.Ws, ImageGradient = Enumerable.Repeat(1f, 32 * 32).ToArray().ToTensor(1, 1, 32, 32) };
+        var withMaps = gradient.Clone();
+        withMaps.NoiseMaps.Add(result.NoiseMaps);
+        Assert.NotEqual((await Client.LatentGradientAsync(gradient, cancellationToken: Ct)).WsGradient.Values(),
+            (await Client.LatentGradientAsync(withMaps, cancellationToken: Ct)).WsGradient.Values());
+    }
+
+    [Fact]
+    public async Task NoiseMapsThatDoNotFitAreInvalidArgument()
+    {
+        var info = await Client.GetModelInfoAsync(new GetModelInfoRequest(), cancellationToken: Ct);
+        var request = new SynthesizeRequest { Ws = new float[32].ToTensor(1, 32), IncludeTensor = true, NoiseMode = NoiseMode.Random };
+        request.NoiseMaps["b99.conv0"] = new float[4].ToTensor(1, 1, 2, 2);
+        request.NoiseMaps[info.NoiseLayers[0]] = new float[9].ToTensor(1, 1, 3, 3);
+        var e = await Assert.ThrowsAsync<RpcException>(() => Client.SynthesizeAsync(request, cancellationToken: Ct).ResponseAsync);
+        Assert.Equal(StatusCode.InvalidArgument, e.StatusCode);
+        foreach (var expected in new[] { "noise_mode must be unset", "no noise layer is called b99.conv0", $"missing {info.NoiseLayers[1]}", $"noise_maps[{info.NoiseLayers[0]}]" })
+            Assert.Contains(expected, e.Status.Detail, StringComparison.Ordinal);
     }
 
     [Fact]

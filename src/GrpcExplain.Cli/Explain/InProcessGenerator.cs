@@ -82,12 +82,13 @@ internal sealed class InProcessGenerator : IGeneratorClient, ILatentEncoder, IDi
         }, cancellationToken);
 
     public Task<ImageBatch> SynthesizeAsync(Latents ws, CancellationToken cancellationToken) =>
-        RunAsync(g => new ImageBatch(g.Synthesize(ws.Values, ws.Count), ws.Count, Info.ImageChannels, Info.ImageResolution, Info.ImageResolution), cancellationToken);
+        RunAsync(g => new ImageBatch(ws.NoiseMaps is { } maps ? g.Synthesize(ws.Values, ws.Count, maps) : g.Synthesize(ws.Values, ws.Count),
+            ws.Count, Info.ImageChannels, Info.ImageResolution, Info.ImageResolution), cancellationToken);
 
     public Task<Latents> LatentGradientAsync(Latents ws, float[] imageGradient, CancellationToken cancellationToken) =>
         RunAsync(g =>
         {
-            using var pass = g.Forward(ws.Values, ws.Count);
+            using var pass = ws.NoiseMaps is { } maps ? g.Forward(ws.Values, ws.Count, maps) : g.Forward(ws.Values, ws.Count);
             return new Latents(pass.Backward(imageGradient).Ws, ws.Count, ws.WDim, ws.NumWs);
         }, cancellationToken);
 
@@ -112,7 +113,8 @@ internal sealed class InProcessGenerator : IGeneratorClient, ILatentEncoder, IDi
                 var result = new Projector(g, _start, _encoder).Project(image.Pixels, projection,
                     (StyleGanProjectionProgress p) => events.Writer.TryWrite(new GrpcExplain.Explain.Generation.ProjectionProgress(p.Step, p.NumSteps, p.Loss, p.Elapsed.TotalSeconds)),
                     cancellationToken);
-                var ws = result.LatentSpace == StyleGanLatentSpace.WPlus ? new Latents(result.Ws, 1, Info.WDim, Info.NumWs) : new Latents(result.Ws, 1, Info.WDim);
+                var ws = (result.LatentSpace == StyleGanLatentSpace.WPlus ? new Latents(result.Ws, 1, Info.WDim, Info.NumWs) : new Latents(result.Ws, 1, Info.WDim))
+                    with { NoiseMaps = result.NoiseMaps };
                 events.Writer.TryWrite(new Projection(ws, new ImageBatch(result.Reconstruction, 1, image.Channels, image.Height, image.Width), result.MeanSquaredError,
                     result.Start == StyleGan.Projection.ProjectionStart.Encoder));
                 return true;

@@ -24,10 +24,10 @@ public interface IGeneratorClient
     /// <summary>z [count, z_dim] (and c [count, c_dim] for a conditional generator) to W latents [count, w_dim], truncated by psi.</summary>
     Task<Latents> MapAsync(float[] z, float[]? c, int count, float truncationPsi, CancellationToken cancellationToken);
 
-    /// <summary>Latents to images [N, channels, res, res] in [-1, 1], with the generator's stored noise.</summary>
+    /// <summary>Latents to images [N, channels, res, res] in [-1, 1], with their <see cref="Latents.NoiseMaps"/>, or else the generator's stored noise.</summary>
     Task<ImageBatch> SynthesizeAsync(Latents ws, CancellationToken cancellationToken);
 
-    /// <summary>dL/d(latents) for dL/d(images) [N, channels, res, res] of the images the latents synthesise; the shape of <paramref name="ws"/>.</summary>
+    /// <summary>dL/d(latents) for dL/d(images) [N, channels, res, res] of the images the latents synthesise (with their noise maps, as <see cref="SynthesizeAsync"/>); the shape of <paramref name="ws"/>.</summary>
     Task<Latents> LatentGradientAsync(Latents ws, float[] imageGradient, CancellationToken cancellationToken);
 }
 
@@ -48,7 +48,7 @@ public abstract record ProjectionEvent;
 
 public sealed record ProjectionProgress(int Step, int NumSteps, float Loss, double ElapsedSeconds) : ProjectionEvent;
 
-/// <summary>The latents found ([1, w_dim] or [1, num_ws, w_dim]) and the image they synthesise; <paramref name="FromEncoder"/>: the steps started from the generator's encoder, not from the mean w.</summary>
+/// <summary>The latents found ([1, w_dim] or [1, num_ws, w_dim], with the noise maps when they were optimised too) and the image they synthesise; <paramref name="FromEncoder"/>: the steps started from the generator's encoder, not from the mean w.</summary>
 public sealed record Projection(Latents Ws, ImageBatch Reconstruction, float MeanSquaredError, bool FromEncoder = false) : ProjectionEvent;
 
 /// <summary>Which service of an explanation failed.</summary>

@@ -2,7 +2,8 @@ namespace GrpcExplain.Explain.Generation;
 
 /// <summary>
 /// A batch of intermediate latents in C order: [Count, WDim] in W (one w read by every synthesis
-/// layer) when <see cref="NumWs"/> is 0, [Count, NumWs, WDim] in W+ (one w per layer) otherwise.
+/// layer) when <see cref="NumWs"/> is 0, [Count, NumWs, WDim] in W+ (one w per layer) otherwise; and
+/// the noise maps they go with when those are not the generator's stored ones (<see cref="NoiseMaps"/>).
 /// </summary>
 public sealed record Latents
 {
@@ -26,6 +27,13 @@ public sealed record Latents
 
     public bool IsWPlus => NumWs > 0;
 
+    /// <summary>
+    /// The synthesis layers' noise maps, [r, r] by layer name, shared by every sample: those a projection
+    /// optimised along with these latents. Null means the generator's stored maps. Every batch made from
+    /// these latents (<see cref="Slice"/>, <see cref="Moved"/>) keeps them, so a walk continues the reconstruction.
+    /// </summary>
+    public IReadOnlyDictionary<string, float[]>? NoiseMaps { get; init; }
+
     /// <summary>Values per sample: w_dim in W, num_ws × w_dim in W+.</summary>
     public int RowLength => Math.Max(NumWs, 1) * WDim;
 
@@ -35,7 +43,7 @@ public sealed record Latents
     public ReadOnlySpan<float> Row(int index) => Values.AsSpan(index * RowLength, RowLength);
 
     /// <summary>Samples start to start + count − 1 as a batch of their own.</summary>
-    public Latents Slice(int start, int count) => new(Values.AsSpan(start * RowLength, count * RowLength).ToArray(), count, WDim, NumWs);
+    public Latents Slice(int start, int count) => new(Values.AsSpan(start * RowLength, count * RowLength).ToArray(), count, WDim, NumWs) { NoiseMaps = NoiseMaps };
 
     /// <summary>
     /// One latent moved along a direction: w + alpha × d for each alpha, as one batch. A direction of
@@ -51,6 +59,6 @@ public sealed record Latents
         for (int k = 0; k < alphas.Length; k++)
             for (int i = 0; i < row; i++)
                 moved[k * row + i] = Values[i] + alphas[k] * direction[i % direction.Length];
-        return new Latents(moved, alphas.Length, WDim, NumWs);
+        return new Latents(moved, alphas.Length, WDim, NumWs) { NoiseMaps = NoiseMaps };
     }
 }
