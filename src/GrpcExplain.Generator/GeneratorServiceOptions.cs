@@ -48,8 +48,8 @@ public sealed class GeneratorServiceOptions
     /// <summary>Projection steps when a request asks for 0 (NVIDIA's projector.py runs 1000).</summary>
     public int ProjectionDefaultSteps { get; set; } = 1000;
 
-    /// <summary>Projection steps when a request asks for 0 and the projection starts from the encoder: its w is close already, so few steps refine it (docs/benchmarks.md).</summary>
-    public int ProjectionEncoderDefaultSteps { get; set; } = 20;
+    /// <summary>Projection steps when a request asks for 0 and the projection starts from the encoder: on the trained defaults 40 steps from it reconstruct real images as well as 100 from the mean w (docs/benchmarks.md).</summary>
+    public int ProjectionEncoderDefaultSteps { get; set; } = 40;
 
     /// <summary>The most projection steps one request may ask for.</summary>
     public int ProjectionMaxSteps { get; set; } = 10_000;

@@ -30,8 +30,9 @@ internal sealed class LoopbackServices : IAsyncDisposable
 
     public Uri Coordinator { get; }
 
+    /// <param name="useEncoder">Let the generator service warm-start projections from the pairing's encoder (encoder.safetensors) when it has one.</param>
     public static async Task<LoopbackServices> StartAsync(ModelPairing pairing, string directionsPath, int probeSamples, string backend,
-        TextWriter stdout, TextWriter stderr, CancellationToken cancellation)
+        TextWriter stdout, TextWriter stderr, CancellationToken cancellation, bool useEncoder = true)
     {
         var hosts = new ServiceHosts(new ServeSettings(IPAddress.Loopback, null, ServeOptions.DefaultMaxMessageBytes, LogLevel.Warning), stdout, stderr, cancellation);
         try
@@ -40,6 +41,7 @@ internal sealed class LoopbackServices : IAsyncDisposable
             {
                 o.WeightsPath = pairing.GeneratorPath;
                 o.Backend = backend;
+                if (!useEncoder) o.EncoderPath = "none";
             }), e => e.MapGeneratorService()), 0).ConfigureAwait(false);
             var classifier = await hosts.StartAsync(new ServiceDefinition("classifier", s => s.AddClassifierService(o =>
             {

@@ -25,8 +25,8 @@ internal sealed class InProcessGenerator : IGeneratorClient, ILatentEncoder, IDi
     public const int MaxBatchSize = 64;
     private const int StartSamples = 10_000;
 
-    /// <summary>Default projection steps from the mean w and from the encoder (docs/benchmarks.md: the encoder and 20 steps reconstruct as well as 100 from the mean).</summary>
-    public const int WAvgStartSteps = 100, EncoderStartSteps = 20;
+    /// <summary>Default projection steps from the mean w and from the encoder (docs/benchmarks.md: on the trained defaults the encoder and 40 steps reconstruct real images as well as 100 from the mean).</summary>
+    public const int WAvgStartSteps = 100, EncoderStartSteps = 40;
 
     private readonly StyleGanGenerator _generator;
     private readonly StyleGan.Encoding.Encoder? _encoder;

@@ -7,8 +7,8 @@ namespace GrpcExplain.StyleGan.Projection;
 /// <summary>
 /// Projection of an image into a generator's latent space by gradient steps through synthesis, after
 /// NVIDIA stylegan2-ada-pytorch's projector.py: Adam from the mean w of mapped samples (or, with an
-/// <see cref="Encoder"/>, from its w for the target: a warm start that needs far fewer steps, taken with
-/// a smaller learning rate and no w noise), its learning-rate and w-noise schedule, optionally the noise maps too (regularised, renormalised every step). Our
+/// <see cref="Encoder"/>, from its w for the target: a warm start that needs fewer steps, taken without
+/// w noise), its learning-rate and w-noise schedule, optionally the noise maps too (regularised, renormalised every step). Our
 /// loss is pixel MSE plus 1 − MS-SSIM (<see cref="ProjectionOptions"/>); every step is one recorded
 /// synthesis and one latent gradient on the generator's backend, the loss and its image gradient on
 /// the host. Not thread-safe, as the generator is not.
