@@ -19,6 +19,7 @@ internal sealed class TrainEncoderCommand
     private readonly Option<int> _batch = new("--batch") { Description = "Minibatch size.", HelpName = "B", DefaultValueFactory = _ => 16 };
     private readonly Option<double> _lr = new("--lr") { Description = "Adam's learning rate at the start (cosine to 5% of it).", HelpName = "LR", DefaultValueFactory = _ => 5e-3 };
     private readonly Option<string> _network = new("--network-channels") { Description = "Widths of the 3x3 convolutions, each but the last followed by 2x2 pooling.", HelpName = "C1,C2,...", DefaultValueFactory = _ => "32,64,128,128,256" };
+    private readonly Option<double> _pixel = new("--pixel-weight") { Description = "Also train on the pixel error of G(E(x)) against x, through synthesis, with this weight (0: w error alone).", HelpName = "P", DefaultValueFactory = _ => 20 };
     private readonly Option<int> _seed = new("--seed") { Description = "Seed of the initial weights and the generated samples.", HelpName = "S", DefaultValueFactory = _ => 0 };
     private readonly Option<string> _real = new("--real-data") { Description = "Also report reconstructions of real images: a folder with val/CLASS/images (or train/) or a MedMNIST .npz.", HelpName = "PATH" };
     private readonly Option<string> _fit = new("--fit") { Description = "How --real-data images reach the generator's size, as its training data did.", HelpName = "crop|resize", DefaultValueFactory = _ => "resize" };
@@ -30,7 +31,7 @@ internal sealed class TrainEncoderCommand
         var o = new TrainEncoderCommand();
         var command = new Command("encoder", "Train an encoder (image to w) on a generator's own samples: it warm-starts projection, which then needs far fewer steps.")
         {
-            o._weights, o._out, o._samples, o._minutes, o._batch, o._lr, o._network, o._seed, o._real, o._fit, o._realCount, o._backend,
+            o._weights, o._out, o._samples, o._minutes, o._batch, o._lr, o._network, o._pixel, o._seed, o._real, o._fit, o._realCount, o._backend,
         };
         command.SetAction(parsed =>
         {
@@ -59,7 +60,7 @@ internal sealed class TrainEncoderCommand
         };
         int[] network = NetworkOptions.Channels(parsed.GetValue(_network)!, "32,64,128,128,256");
         var backend = NetworkOptions.Backend(parsed.GetValue(_backend)!);
-        var options = new EncoderTrainingOptions(parsed.GetValue(_samples), parsed.GetValue(_minutes), parsed.GetValue(_batch), parsed.GetValue(_lr), parsed.GetValue(_seed), network);
+        var options = new EncoderTrainingOptions(parsed.GetValue(_samples), parsed.GetValue(_minutes), parsed.GetValue(_batch), parsed.GetValue(_lr), parsed.GetValue(_seed), network, PixelWeight: parsed.GetValue(_pixel));
         if (options.Problem() is { } problem) throw new UsageException(problem);
         int realCount = parsed.GetValue(_realCount);
         if (realCount < 1) throw new UsageException($"--real-images must be at least 1, got {realCount}.");
@@ -74,6 +75,6 @@ internal sealed record TrainEncoderRequest(string Weights, string Output, Encode
     /// <summary>The command that reproduces this run, for the model card.</summary>
     public string CommandLine => string.Create(CultureInfo.InvariantCulture,
         $"grpcexplain train encoder --weights {Weights} --out {Output} --samples {Options.Samples} --minutes {Options.Minutes} --batch {Options.Batch} " +
-        $"--lr {Options.LearningRate} --network-channels {string.Join(",", Options.Channels ?? [])} --seed {Options.Seed}") +
+        $"--lr {Options.LearningRate} --network-channels {string.Join(",", Options.Channels ?? [])} --pixel-weight {Options.PixelWeight} --seed {Options.Seed}") +
         (RealData is null ? "" : $" --real-data {RealData} --fit {(Fit == CropMode.CenterCrop ? "crop" : "resize")} --real-images {RealImages}");
 }
