@@ -83,7 +83,7 @@ internal static class TrainEncoderRun
         text.AppendLine(string.Create(CultureInfo.InvariantCulture,
             $"`encoder.safetensors`: a small CNN (3x3 convolutions {string.Join("/", request.Options.Channels ?? [])} with ReLU and 2x2 average pooling, the flattened last map to one fully connected layer) that maps an image to w, the warm start of projection. " +
             $"Trained for this generator only (its content hash {r.GeneratorSha256[..16]}… is in the file; another generator's projection refuses it and starts from the mean w) on {r.Samples:N0} of the generator's own samples (z ~ N(0, I), no truncation, stored noise), " +
-            $"mean squared error of (w − w_avg) / w_scale, Adam, in {r.Seconds / 60:F1} minutes{(r.StoppedByTime ? " (the time limit)" : "")} on {r.Backend} ({r.Device}). Retrain it whenever the generator changes:"));
+            $"mean squared error of (w − w_avg) / w_scale{(request.Options.PixelWeight > 0 ? " plus " + request.Options.PixelWeight.ToString("G", CultureInfo.InvariantCulture) + " times that of G(E(x)) against x (back through synthesis)" : "")}, Adam, in {r.Seconds / 60:F1} minutes{(r.StoppedByTime ? " (the time limit)" : "")} on {r.Backend} ({r.Device}). Retrain it whenever the generator changes:"));
         text.AppendLine().AppendLine($"    {r.Command}").AppendLine();
         text.AppendLine("| images | start | PSNR (dB) | SSIM |").AppendLine("| --- | --- | ---: | ---: |");
         void Row(string images, string start, ReconstructionQuality q) => text.AppendLine(string.Create(CultureInfo.InvariantCulture, $"| {images} | {start} | {q.PsnrDb:F2} | {q.Ssim:F3} |"));
