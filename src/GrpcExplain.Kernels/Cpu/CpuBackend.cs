@@ -60,12 +60,20 @@ public sealed partial class CpuBackend : Backend
         Threads = options.Threads;
         WinogradMinPixels = options.WinogradMinPixels;
         _parallel = new ParallelOptions { MaxDegreeOfParallelism = Threads };
+        _team = Threads > 1 ? new ForkJoin(Threads) : null;
     }
 
     public CpuIsa Isa { get; }
     public int Threads { get; }
     public int WinogradMinPixels { get; }
     private readonly ParallelOptions _parallel;
+    private readonly ForkJoin? _team;
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) _team?.Dispose();
+        base.Dispose(disposing);
+    }
 
     public override string Name => "cpu";
     public override string Device =>
@@ -90,6 +98,7 @@ public sealed partial class CpuBackend : Backend
             for (int i = 0; i < count; i++) body(i);
             return;
         }
+        if (_team is not null && _team.TryRun(count, body)) return;
         Parallel.For(0, count, _parallel, body);
     }
 }
