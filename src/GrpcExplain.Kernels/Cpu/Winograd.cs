@@ -146,7 +146,7 @@ internal static unsafe class Winograd
             // The 16 blocks of B and of C one cache line past a multiple of 4 KiB apart: the transforms touch
             // all 16 at once, and 16 streams at a 4 KiB multiple would share one L1 set.
             long cStride = (long)mcPadded * ldc + AntiAlias;
-            var buffers = Buffers.ForThisThread(Positions * ((long)Math.Min(ci, Gemm.KC) * ldc + AntiAlias), Positions * cStride);
+            var buffers = Gemm.Buffers.ForThisThread(Positions * ((long)Math.Min(ci, Gemm.KC) * ldc + AntiAlias), Positions * cStride);
             float* bBlocks = buffers.B, cBlocks = buffers.C;
             for (int k0 = 0; k0 < ci; k0 += Gemm.KC)
             {
@@ -328,30 +328,6 @@ internal static unsafe class Winograd
             var hi = Avx.UnpackHigh(even, odd);  // e2 o2 e3 o3 | e6 o6 e7 o7
             Avx.Store(dst, Avx.Permute2x128(lo, hi, 0x20));
             Avx.Store(dst + 8, Avx.Permute2x128(lo, hi, 0x31));
-        }
-    }
-
-    /// <summary>64-byte aligned B and C blocks, one set per worker thread, grown on demand.</summary>
-    private sealed class Buffers
-    {
-        [ThreadStatic] private static Buffers? _mine;
-        private nuint _bCapacity, _cCapacity;
-        public float* B, C;
-
-        public static Buffers ForThisThread(long bFloats, long cFloats)
-        {
-            var buf = _mine ??= new Buffers();
-            Ensure(ref buf.B, ref buf._bCapacity, (nuint)bFloats);
-            Ensure(ref buf.C, ref buf._cCapacity, (nuint)cFloats);
-            return buf;
-        }
-
-        private static void Ensure(ref float* p, ref nuint capacity, nuint floats)
-        {
-            if (capacity >= floats) return;
-            NativeMemory.AlignedFree(p);
-            p = (float*)NativeMemory.AlignedAlloc(floats * sizeof(float), 64);
-            capacity = floats;
         }
     }
 }
