@@ -16,11 +16,14 @@ internal static class GeneratorCommand
 {
     private const string Usage = """
         usage: dotnet run -c Release --project native-bench -- generator (--weights F.safetensors | --config 64,128,256)
-                   [--batch 1,8] [--backend cpu,cuda,...] [--repeat N] [--noise-mode const|random|none] [--torch] [--json OUT]
+                   [--batch 1,8] [--backend cpu,cuda,...] [--repeat N] [--noise-mode const|random|none] [--torch] [--profile] [--winograd on|off] [--json OUT]
 
           --weights F    a generator in our safetensors format
           --config LIST  random-weight generators of the speed targets: 64 (64x64 RGB, 4096/256), 128 (128x128 grey,
                          8192/256), 256 (256x256 RGB, 16384/512)
+          --winograd W   cpu: F(2x2, 3x3) Winograd for the 3x3 convolutions on maps of 16x16 and more (on, the default) or
+                         the direct implicit GEMM everywhere (off), to compare the two
+          --profile      also time every synthesis layer (and the mapping) on its own, backend synchronised after each
           --torch        also time PyTorch on the same weights (native-bench/torch/generator.py; needs python3 with torch),
                          unfused (stylegan2-ada-pytorch's training path) and fused (its grouped-convolution inference path)
         """;
@@ -31,7 +34,7 @@ internal static class GeneratorCommand
         List<int> configs = [], batches = [1, 8];
         List<string> backends = ["cpu"];
         int repeat = 5;
-        bool torch = false;
+        bool torch = false, profile = false, winograd = true;
         var noise = NoiseMode.Const;
         try
         {
@@ -47,6 +50,8 @@ internal static class GeneratorCommand
                     case "--repeat": repeat = Ints(Value())[0]; break;
                     case "--noise-mode": noise = Enum.Parse<NoiseMode>(Value(), ignoreCase: true); break;
                     case "--torch": torch = true; break;
+                    case "--profile": profile = true; break;
+                    case "--winograd": winograd = Value() switch { "on" => true, "off" => false, var v => throw new ArgumentException($"--winograd takes on or off, not '{v}'.") }; break;
                     case "--json": json = Value(); break;
                     case "-h" or "--help": Console.WriteLine(Usage); return 0;
                     default: throw new ArgumentException($"Unknown option '{args[k]}'.");
@@ -74,7 +79,9 @@ internal static class GeneratorCommand
             Console.WriteLine($"{label}: {c.ImgResolution}x{c.ImgResolution}x{c.ImgChannels}, channel_base {c.ChannelBase}, channel_max {c.ChannelMax}, w_dim {c.WDim}, noise {noise}");
             foreach (var backendName in backends)
             {
-                using var backend = Backends.Create(backendName);
+                using var backend = backendName == "cpu" && !winograd
+                    ? new GrpcExplain.Kernels.Cpu.CpuBackend(new() { WinogradMinPixels = int.MaxValue })
+                    : Backends.Create(backendName);
                 using var g = new GrpcExplain.StyleGan.Generator(backend, weights);
                 foreach (int n in batches)
                 {
@@ -86,6 +93,7 @@ internal static class GeneratorCommand
                     if (others is { } o) row["others_busy"] = Math.Round(o, 3);
                     ours.Add(row);
                     Console.WriteLine($"  {backend.Name,-10} batch {n}: {ms / n,9:F2} ms per image, {1000 * n / ms,8:F1} images/s   ({backend.Device}; others {(others is null ? "n/a" : $"{others * 100:F0}%")} busy)");
+                    if (profile) LayerProfile.Print(g, z, n, noise, repeat, Console.Out);
                 }
             }
             rows.AddRange(ours);

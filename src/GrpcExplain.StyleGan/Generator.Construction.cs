@@ -23,6 +23,11 @@ public sealed partial class Generator
 
     public Backend Backend { get; }
 
+    /// <summary>See <see cref="SynthesisNetwork.Profiler"/>.</summary>
+    internal Action<string>? SynthesisProfiler { set => _synthesis.Profiler = value; }
+
+    internal IReadOnlyList<SynthesisNetwork.Layer> SynthesisLayers => _synthesis.Layers;
+
     /// <summary>
     /// The weights the generator computes with: those it was built from until
     /// <see cref="SetParameters"/> changes them, then read back (<see cref="ToWeights"/>) when next asked for.

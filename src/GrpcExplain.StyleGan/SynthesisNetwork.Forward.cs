@@ -24,6 +24,12 @@ internal sealed partial class SynthesisNetwork
     }
 
     /// <summary>
+    /// Called after every layer (and every skip connection's upsample-and-add) of a pass with its
+    /// name: native-bench's per-layer profile, which synchronises the backend and reads a clock.
+    /// </summary>
+    internal Action<string>? Profiler { get; set; }
+
+    /// <summary>
     /// ws: one [N, w_dim] tensor per w index (the same tensor at every index for a single w).
     /// Returns the image [N, img_channels, res, res]; with <paramref name="records"/> non-null, keeps
     /// every layer's activations there for <see cref="Backward"/>.
@@ -37,6 +43,7 @@ internal sealed partial class SynthesisNetwork
         foreach (var layer in _layers)
         {
             var record = LayerForward(layer, x, ws[layer.WIndex], n, noise, records is not null);
+            Profiler?.Invoke(layer.Name);
             if (records is not null) records.Add(record);
             if (!layer.IsToRgb)
             {
@@ -61,6 +68,7 @@ internal sealed partial class SynthesisNetwork
                 if (records is null) rgb.Dispose();
                 img = up;
                 imgIsRecorded = false;
+                Profiler?.Invoke($"synthesis.b{layer.Resolution}.skip");
             }
             if (records is null) record.Styles.Dispose();
         }

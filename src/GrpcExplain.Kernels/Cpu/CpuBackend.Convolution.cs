@@ -17,6 +17,11 @@ public sealed unsafe partial class CpuBackend
             ApplyEpilogue(y, epilogue);
             return;
         }
+        if (Winograd.Applies(x.Shape, weight.Shape, g, WinogradMinPixels))
+        {
+            Winograd.Forward(this, x, weight, y, g.Gain, inScale, outScale, EpilogueArgs.Of(epilogue));
+            return;
+        }
         var plan = Plan("forward", g, x.Shape, weight.Shape, y.Shape, ConvPlan.Forward);
         RunPasses(plan, x, weight, y, inScale, outScale, stride: g.Stride, placement: 1, g.Gain, epilogue);
     }

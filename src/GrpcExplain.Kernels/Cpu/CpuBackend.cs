@@ -31,6 +31,12 @@ public sealed record CpuBackendOptions
 
     /// <summary>Worker threads; all cores by default.</summary>
     public int Threads { get; init; } = Environment.ProcessorCount;
+
+    /// <summary>
+    /// Stride-1 3x3 forward convolutions on maps of at least this many pixels (even sides) use Winograd's
+    /// F(2x2, 3x3) (<see cref="Winograd"/>); int.MaxValue turns it off, 0 uses it on every even map.
+    /// </summary>
+    public int WinogradMinPixels { get; init; } = Winograd.DefaultMinPixels;
 }
 
 /// <summary>
@@ -52,12 +58,22 @@ public sealed partial class CpuBackend : Backend
             var isa => isa,
         };
         Threads = options.Threads;
+        WinogradMinPixels = options.WinogradMinPixels;
         _parallel = new ParallelOptions { MaxDegreeOfParallelism = Threads };
+        _team = Threads > 1 ? new ForkJoin(Threads) : null;
     }
 
     public CpuIsa Isa { get; }
     public int Threads { get; }
+    public int WinogradMinPixels { get; }
     private readonly ParallelOptions _parallel;
+    private readonly ForkJoin? _team;
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) _team?.Dispose();
+        base.Dispose(disposing);
+    }
 
     public override string Name => "cpu";
     public override string Device =>
@@ -82,6 +98,7 @@ public sealed partial class CpuBackend : Backend
             for (int i = 0; i < count; i++) body(i);
             return;
         }
+        if (_team is not null && _team.TryRun(count, body)) return;
         Parallel.For(0, count, _parallel, body);
     }
 }

@@ -118,7 +118,7 @@ internal static unsafe class Gemm
             int local = task - first, m0 = local % mBlocks * mc, j0 = local / mBlocks * nc;
             int rows = Math.Min(mc, m - m0), cols = Math.Min(nc, n - j0);
             int ldc = RoundUp(nc, NR), mPadded = RoundUp(m, MR);
-            var buffers = Buffers.ForThisThread(mc, nc);
+            var buffers = Buffers.ForThisThread((long)RoundUp(nc, NR) * KC, (long)RoundUp(mc, MR) * RoundUp(nc, NR));
             float* bBlock = buffers.B, cBlock = buffers.C;
             if (k == 0) new Span<float>(cBlock, RoundUp(rows, MR) * ldc).Clear();
             fixed (float* ap = packedA)
@@ -138,22 +138,25 @@ internal static unsafe class Gemm
     public static int CeilDiv(int a, int b) => (a + b - 1) / b;
     public static int RoundUp(int a, int b) => CeilDiv(a, b) * b;
 
-    /// <summary>64-byte aligned packing buffers, one set per worker thread, grown on demand.</summary>
-    private sealed class Buffers
+    /// <summary>
+    /// 64-byte aligned buffers for packed B blocks and a task's C block, one set per worker thread, grown
+    /// on demand; a task of <see cref="RunMany"/> or of <see cref="Winograd"/> (whose 16 of each share them).
+    /// </summary>
+    internal sealed class Buffers
     {
         [ThreadStatic] private static Buffers? _mine;
         private nuint _bCapacity, _cCapacity;
         public float* B, C;
 
-        public static Buffers ForThisThread(int mc, int nc)
+        public static Buffers ForThisThread(long bFloats, long cFloats)
         {
             var buf = _mine ??= new Buffers();
-            buf.Ensure(ref buf.B, ref buf._bCapacity, (nuint)(RoundUp(nc, NR) * KC));
-            buf.Ensure(ref buf.C, ref buf._cCapacity, (nuint)(RoundUp(mc, MR) * RoundUp(nc, NR)));
+            Ensure(ref buf.B, ref buf._bCapacity, (nuint)bFloats);
+            Ensure(ref buf.C, ref buf._cCapacity, (nuint)cFloats);
             return buf;
         }
 
-        private void Ensure(ref float* p, ref nuint capacity, nuint floats)
+        private static void Ensure(ref float* p, ref nuint capacity, nuint floats)
         {
             if (capacity >= floats) return;
             NativeMemory.AlignedFree(p);
