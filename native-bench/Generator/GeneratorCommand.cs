@@ -16,7 +16,7 @@ internal static class GeneratorCommand
 {
     private const string Usage = """
         usage: dotnet run -c Release --project native-bench -- generator (--weights F.safetensors | --config 64,128,256)
-                   [--batch 1,8] [--backend cpu,cuda,...] [--repeat N] [--noise-mode const|random|none] [--torch] [--profile] [--winograd on|off] [--json OUT]
+                   [--batch 1,8] [--backend cpu,cuda,...] [--repeat N] [--noise-mode const|random|none] [--torch [--torch-device cpu|cuda]] [--profile] [--winograd on|off] [--json OUT]
 
           --weights F    a generator in our safetensors format
           --config LIST  random-weight generators of the speed targets: 64 (64x64 RGB, 4096/256), 128 (128x128 grey,
@@ -26,6 +26,8 @@ internal static class GeneratorCommand
           --profile      also time every synthesis layer (and the mapping) on its own, backend synchronised after each
           --torch        also time PyTorch on the same weights (native-bench/torch/generator.py; needs python3 with torch),
                          unfused (stylegan2-ada-pytorch's training path) and fused (its grouped-convolution inference path)
+          --torch-device D  where PyTorch runs: cpu (2 threads, the default) or cuda (TF32 off; each call ends with
+                         the images on the host, as ours do); compare it with --backend cuda
         """;
 
     public static int Run(IReadOnlyList<string> args)
@@ -35,6 +37,7 @@ internal static class GeneratorCommand
         List<string> backends = ["cpu"];
         int repeat = 5;
         bool torch = false, profile = false, winograd = true;
+        string torchDevice = "cpu";
         var noise = NoiseMode.Const;
         try
         {
@@ -50,6 +53,7 @@ internal static class GeneratorCommand
                     case "--repeat": repeat = Ints(Value())[0]; break;
                     case "--noise-mode": noise = Enum.Parse<NoiseMode>(Value(), ignoreCase: true); break;
                     case "--torch": torch = true; break;
+                    case "--torch-device": torchDevice = Value() switch { "cpu" or "cuda" => args[k], var v => throw new ArgumentException($"--torch-device takes cpu or cuda, not '{v}'.") }; break;
                     case "--profile": profile = true; break;
                     case "--winograd": winograd = Value() switch { "on" => true, "off" => false, var v => throw new ArgumentException($"--winograd takes on or off, not '{v}'.") }; break;
                     case "--json": json = Value(); break;
@@ -99,7 +103,7 @@ internal static class GeneratorCommand
             rows.AddRange(ours);
             if (torch)
             {
-                var baseline = TorchBaseline.Run(weights, batches, repeat, noise).ToList();
+                var baseline = TorchBaseline.Run(weights, batches, repeat, noise, torchDevice).ToList();
                 rows.AddRange(baseline);
                 CompareWithTorch(ours, baseline);
             }

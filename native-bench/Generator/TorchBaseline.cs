@@ -12,7 +12,7 @@ namespace NativeBench.Generator;
 /// </summary>
 internal static class TorchBaseline
 {
-    public static IEnumerable<Dictionary<string, object>> Run(GeneratorWeights weights, IReadOnlyList<int> batches, int repeat, NoiseMode noise)
+    public static IEnumerable<Dictionary<string, object>> Run(GeneratorWeights weights, IReadOnlyList<int> batches, int repeat, NoiseMode noise, string device)
     {
         var script = FindScript();
         var python = FindPython();
@@ -27,7 +27,7 @@ internal static class TorchBaseline
         try
         {
             var psi = new ProcessStartInfo(python, [script, "--weights", file, "--batch", string.Join(',', batches), "--repeat", repeat.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                "--noise-mode", noise.ToString().ToLowerInvariant(), "--json", json, "--check"]) { RedirectStandardOutput = true, RedirectStandardError = true };
+                "--noise-mode", noise.ToString().ToLowerInvariant(), "--device", device, "--json", json, "--check"]) { RedirectStandardOutput = true, RedirectStandardError = true };
             using var p = Process.Start(psi)!;
             var stdout = p.StandardOutput.ReadToEndAsync();
             var stderr = p.StandardError.ReadToEndAsync();

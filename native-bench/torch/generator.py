@@ -124,7 +124,7 @@ class TorchGenerator:
         styles = self.fc(w, f"{name}.affine")
         noise = None
         if noise_mode == "random":
-            noise = torch.randn([x.shape[0], 1, res, res]) * self.p[f"{name}.noise_strength"]
+            noise = torch.randn([x.shape[0], 1, res, res], device=x.device) * self.p[f"{name}.noise_strength"]
         elif noise_mode == "const":
             noise = self.p[f"{name}.noise_const"] * self.p[f"{name}.noise_strength"]
         x = modulated_conv2d(x, self.p[f"{name}.weight"], styles, noise, up, 1, self.f, True, fused)
@@ -155,6 +155,12 @@ class TorchGenerator:
             img = img.add_(y) if img is not None else y
             w_idx += num_conv
         return img
+
+    def to(self, device):
+        """Moves the weights and the filter to a device (after the CPU check against the reference)."""
+        self.p = {k: v.to(device) for k, v in self.p.items()}
+        self.f = self.f.to(device)
+        return self
 
     def __call__(self, z, c, noise_mode, fused):
         return self.synthesis(self.mapping(z, c), noise_mode, fused)
@@ -253,6 +259,8 @@ def main():
     ap.add_argument("--noise-mode", default="const", choices=["const", "random", "none"])
     ap.add_argument("--paths", default=",".join(PATHS), help="comma-separated: pytorch-unfused,pytorch-fused")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"],
+                    help="cuda: time on the GPU (TF32 off; each timed call ends with the images copied to the host, as ours do)")
     ap.add_argument("--json")
     ap.add_argument("--check", action="store_true", help="compare with tools/stylegan2/reference.py first (alone: only that)")
     ap.add_argument("--check-batch", type=int, default=2)
@@ -268,6 +276,12 @@ def main():
             return 1
         if args.check and args.json is None:
             return 0
+        device = torch.device(args.device)
+        if device.type == "cuda":
+            torch.backends.cuda.matmul.allow_tf32 = False
+            torch.backends.cudnn.allow_tf32 = False
+            torch.backends.cudnn.benchmark = True
+            G.to(device)
         print(f"torch {torch.__version__}, {torch.get_num_threads()} threads ({torch.get_num_interop_threads()} inter-op), "
               f"oneDNN {torch.backends.mkldnn.is_available()}: {cfg.img_resolution}x{cfg.img_resolution}x{cfg.img_channels}, "
               f"noise {args.noise_mode}", flush=True)
@@ -276,14 +290,15 @@ def main():
             fused = PATHS[impl]
             for n in [int(v) for v in args.batch.split(",")]:
                 z, c = G.latents(n, seed=n)
+                z, c = z.to(device), (c.to(device) if c is not None else None)
                 meter = QuietMeter()
-                med, low, count = time_calls(lambda: G(z, c, args.noise_mode, fused), args.repeat, args.warmup)
+                med, low, count = time_calls(lambda: G(z, c, args.noise_mode, fused).cpu(), args.repeat, args.warmup)
                 others = meter.others_busy()
                 rows.append({
                     "implementation": impl, "resolution": cfg.img_resolution, "channels": cfg.img_channels,
                     "channel_base": cfg.channel_base, "channel_max": cfg.channel_max, "w_dim": cfg.w_dim,
-                    "batch": n, "backend": "torch-cpu",
-                    "device": f"{cpu_model()}, {os.cpu_count()} cores, {torch.get_num_threads()} threads",
+                    "batch": n, "backend": f"torch-{device.type}",
+                    "device": torch.cuda.get_device_name(device) if device.type == "cuda" else f"{cpu_model()}, {os.cpu_count()} cores, {torch.get_num_threads()} threads",
                     "noise_mode": args.noise_mode,
                     "ms_per_image": round(med / n, 3), "images_per_second": round(1000 * n / med, 2),
                     "median_ms": round(med, 3), "min_ms": round(low, 3), "repeat": count,
