@@ -16,6 +16,26 @@ public static class SafeTensors
 {
     private const long MaxHeaderBytes = 100_000_000;
 
+    /// <summary>
+    /// Reads the weights file at <paramref name="path"/> and builds what it holds with <paramref name="build"/>
+    /// (from its metadata and tensors): a missing file is a <see cref="FileNotFoundException"/> with
+    /// <paramref name="missing"/>, and an <see cref="InvalidDataException"/> from the build names the file.
+    /// </summary>
+    public static T Load<T>(string path, string missing, Func<SafeTensorsFile, T> build)
+    {
+        ArgumentNullException.ThrowIfNull(build);
+        if (!File.Exists(path)) throw new FileNotFoundException(missing, path);
+        var file = Read(path);
+        try
+        {
+            return build(file);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new InvalidDataException($"{path}: {e.Message}", e);
+        }
+    }
+
     public static SafeTensorsFile Read(string path)
     {
         using var stream = File.OpenRead(path);

@@ -31,19 +31,8 @@ public sealed class ReferenceCnnWeights
     public static float FcGain(int inFeatures) => 1f / MathF.Sqrt(inFeatures);
 
     /// <summary>Reads a weights file; errors name the file and what is wrong with it.</summary>
-    public static ReferenceCnnWeights Load(string path)
-    {
-        if (!File.Exists(path)) throw new FileNotFoundException($"Reference CNN weights '{path}' do not exist.", path);
-        var file = SafeTensors.Read(path);
-        try
-        {
-            return FromTensors(ReferenceCnnConfig.FromMetadata(file.Metadata), file.Tensors);
-        }
-        catch (InvalidDataException e)
-        {
-            throw new InvalidDataException($"{path}: {e.Message}", e);
-        }
-    }
+    public static ReferenceCnnWeights Load(string path) =>
+        SafeTensors.Load(path, $"Reference CNN weights '{path}' do not exist.", file => FromTensors(ReferenceCnnConfig.FromMetadata(file.Metadata), file.Tensors));
 
     public static ReferenceCnnWeights FromTensors(ReferenceCnnConfig config, IReadOnlyDictionary<string, HostTensor> tensors)
     {

@@ -23,19 +23,8 @@ public sealed class EncoderWeights
     public const string FileName = "encoder.safetensors";
 
     /// <summary>Reads a weights file; errors name the file and what is wrong with it.</summary>
-    public static EncoderWeights Load(string path)
-    {
-        if (!File.Exists(path)) throw new FileNotFoundException($"Encoder weights '{path}' do not exist.", path);
-        var file = SafeTensors.Read(path);
-        try
-        {
-            return FromTensors(EncoderConfig.FromMetadata(file.Metadata), file.Tensors);
-        }
-        catch (InvalidDataException e)
-        {
-            throw new InvalidDataException($"{path}: {e.Message}", e);
-        }
-    }
+    public static EncoderWeights Load(string path) =>
+        SafeTensors.Load(path, $"Encoder weights '{path}' do not exist.", file => FromTensors(EncoderConfig.FromMetadata(file.Metadata), file.Tensors));
 
     public static EncoderWeights FromTensors(EncoderConfig config, IReadOnlyDictionary<string, HostTensor> tensors)
     {

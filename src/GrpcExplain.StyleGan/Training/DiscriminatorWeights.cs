@@ -19,19 +19,8 @@ public sealed class DiscriminatorWeights
     public HostTensor this[string name] => Tensors.TryGetValue(name, out var t) ? t
         : throw new KeyNotFoundException($"The discriminator has no tensor '{name}'.");
 
-    public static DiscriminatorWeights Load(string path)
-    {
-        if (!File.Exists(path)) throw new FileNotFoundException($"Weights file '{path}' does not exist.", path);
-        var file = SafeTensors.Read(path);
-        try
-        {
-            return FromTensors(DiscriminatorConfig.FromMetadata(file.Metadata), file.Tensors);
-        }
-        catch (InvalidDataException e)
-        {
-            throw new InvalidDataException($"{path}: {e.Message}", e);
-        }
-    }
+    public static DiscriminatorWeights Load(string path) =>
+        SafeTensors.Load(path, $"Weights file '{path}' does not exist.", file => FromTensors(DiscriminatorConfig.FromMetadata(file.Metadata), file.Tensors));
 
     public static DiscriminatorWeights FromTensors(DiscriminatorConfig config, IReadOnlyDictionary<string, HostTensor> tensors)
     {

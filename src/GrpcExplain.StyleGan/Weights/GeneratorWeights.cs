@@ -26,19 +26,8 @@ public sealed class GeneratorWeights
     public HostTensor this[string name] => Tensors.TryGetValue(name, out var t) ? t
         : throw new KeyNotFoundException($"The generator has no tensor '{name}'.");
 
-    public static GeneratorWeights Load(string path)
-    {
-        if (!File.Exists(path)) throw new FileNotFoundException($"Weights file '{path}' does not exist.", path);
-        var file = SafeTensors.Read(path);
-        try
-        {
-            return FromTensors(GeneratorConfig.FromMetadata(file.Metadata), file.Tensors);
-        }
-        catch (InvalidDataException e)
-        {
-            throw new InvalidDataException($"{path}: {e.Message}", e);
-        }
-    }
+    public static GeneratorWeights Load(string path) =>
+        SafeTensors.Load(path, $"Weights file '{path}' does not exist.", file => FromTensors(GeneratorConfig.FromMetadata(file.Metadata), file.Tensors));
 
     public static GeneratorWeights FromTensors(GeneratorConfig config, IReadOnlyDictionary<string, HostTensor> tensors)
     {
