@@ -133,7 +133,7 @@ internal static class ExplainCommand
         var generator = GrpcExplain.StyleGan.Weights.GeneratorWeights.Load(pairing.GeneratorPath).Config;
         if (model is not ("histology" or "radiology"))
         {
-            var image = ExplainImages.Read(pairing.Examples[0], generator.ImgChannels, generator.ImgResolution);
+            var image = ExplainImages.Read(pairing.Examples[0], generator.ImgChannels, generator.ImgResolution, GrpcExplain.Classifiers.ImageFit.Resize);
             return [new Input(Path.GetFileName(pairing.Examples[0]), File.ReadAllBytes(pairing.Examples[0]), image)];
         }
         var (data, fit) = model == "histology" ? ("pcam", GrpcExplain.Classifiers.ImageFit.CenterCrop) : ("knee-kl", GrpcExplain.Classifiers.ImageFit.Resize);

@@ -17,9 +17,12 @@ public interface IClassifier : IDisposable
     Task<Predictions> ClassifyAsync(ImageBatch images, CancellationToken cancellationToken = default);
 }
 
-/// <summary>The model behind a classifier, and the images and classes it works with.</summary>
+/// <summary>
+/// The model behind a classifier, and the images and classes it works with; <see cref="Fit"/> is how an
+/// image file of another size is brought to Height x Width (<see cref="InputImages"/>), as the model was trained.
+/// </summary>
 public sealed record ClassifierDescription(
-    string Model, string Version, int Channels, int Height, int Width, IReadOnlyList<string> ClassLabels)
+    string Model, string Version, int Channels, int Height, int Width, IReadOnlyList<string> ClassLabels, ImageFit Fit = ImageFit.Resize)
 {
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the classes when <paramref name="classIndex"/> is not one of them.</summary>
     public void CheckClass(int classIndex, string parameter = "targetClass")

@@ -86,7 +86,7 @@ public class OipClassifier : IClassifier
         // Without a version the server picks one per request; name the one it reports as newest only
         // when it reports exactly one, so the description never claims more than is known.
         string described = !string.IsNullOrEmpty(version) ? version : metadata.Versions.Count == 1 ? metadata.Versions[0] : "";
-        var description = new ClassifierDescription(model, described, config.Input.Channels, config.Input.Height, config.Input.Width, config.ClassLabels);
+        var description = new ClassifierDescription(model, described, config.Input.Channels, config.Input.Height, config.Input.Width, config.ClassLabels, config.Fit);
         return OipWhiteBoxClassifier.Offered(model, config, metadata)
             ? new OipWhiteBoxClassifier(client, config, options, description, owned)
             : new OipClassifier(client, config, options, description, owned);

@@ -55,7 +55,7 @@ public sealed class OnnxClassifier : IClassifier
         var config = entry.Config ?? throw new InvalidDataException(
             $"Model '{model}' has no {ClassifierConfig.FileName}: a classifier needs its input, normalization, output and class labels.");
         var description = new ClassifierDescription(model, v.ToString(CultureInfo.InvariantCulture),
-            config.Input.Channels, config.Input.Height, config.Input.Width, config.ClassLabels);
+            config.Input.Channels, config.Input.Height, config.Input.Width, config.ClassLabels, config.Fit);
         return new OnnxClassifier(onnx, config, description, null);
     }
 

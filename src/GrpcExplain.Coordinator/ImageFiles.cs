@@ -4,30 +4,38 @@ using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.Formats.Png;
 using SixLabors.ImageSharp.PixelFormats;
 using ProtoImage = GrpcExplain.Protos.V1.Image;
+using ProtoImageFit = GrpcExplain.Protos.V1.ImageFit;
+using ImageFit = GrpcExplain.Classifiers.ImageFit;
 
 namespace GrpcExplain.Coordinator;
 
 /// <summary>
 /// Images at the coordinator's edge: a request's PNG, JPEG or raw tensor to the system's [-1, 1] NCHW
 /// floats (8-bit v → v / 127.5 − 1), and frames and heat maps to PNG with the generator's mapping
-/// (clamp(x × 127.5 + 128, 0, 255) truncated), so our frames and the generator's PNGs agree.
+/// (clamp(x × 127.5 + 128, 0, 255) truncated), so our frames and the generator's PNGs agree. Files of
+/// another size are fitted as the request's image_fit says, or else as the classifier was trained.
 /// </summary>
 internal static class ImageFiles
 {
-    /// <summary>The request's image as one [1, channels, res, res] image; null (and violations) when it is missing, unreadable or the wrong size.</summary>
-    public static ImageBatch? Read(ProtoImage? image, string field, int channels, int resolution, BadRequestBuilder errors)
+    /// <summary>
+    /// The request's image as one [1, channels, res, res] image; null (and violations) when it is missing,
+    /// unreadable or cannot be fitted. <paramref name="fit"/> brings a file of another size to res x res as
+    /// <see cref="InputImages"/> does for classifiers; raw values must have the size.
+    /// </summary>
+    public static ImageBatch? Read(ProtoImage? image, string field, int channels, int resolution, ImageFit fit, BadRequestBuilder errors)
     {
         switch (image?.SourceCase ?? ProtoImage.SourceOneofCase.None)
         {
             case ProtoImage.SourceOneofCase.Encoded:
-                return Decode(image!.Encoded, $"{field}.encoded", channels, resolution, errors);
+                return Decode(image!.Encoded, $"{field}.encoded", channels, resolution, fit, errors);
             case ProtoImage.SourceOneofCase.Tensor:
                 var tensor = image!.Tensor;
                 long[] shape = [.. tensor.Shape];
                 bool fits = shape.SequenceEqual(new long[] { channels, resolution, resolution }) || shape.SequenceEqual(new long[] { 1, channels, resolution, resolution });
                 if (!fits)
                 {
-                    errors.Add($"{field}.tensor.shape", $"[{string.Join(", ", shape)}] does not fit the generator: expected [{channels}, {resolution}, {resolution}] (or with a leading 1).");
+                    errors.Add($"{field}.tensor.shape", $"[{string.Join(", ", shape)}] does not fit the generator: expected [{channels}, {resolution}, {resolution}] (or with a leading 1); " +
+                        "image_fit applies to PNG and JPEG files only.");
                     return null;
                 }
                 return TensorMessages.Values(tensor, $"{field}.tensor", errors) is { } values ? new ImageBatch(values, 1, channels, resolution, resolution) : null;
@@ -37,7 +45,21 @@ internal static class ImageFiles
         }
     }
 
-    private static ImageBatch? Decode(EncodedImage encoded, string field, int channels, int resolution, BadRequestBuilder errors)
+    /// <summary>The image_fit field: null when unset (then the classifier's own fit applies).</summary>
+    public static ImageFit? Fit(ProtoImageFit fit, BadRequestBuilder errors)
+    {
+        switch (fit)
+        {
+            case ProtoImageFit.Unspecified: return null;
+            case ProtoImageFit.Resize: return ImageFit.Resize;
+            case ProtoImageFit.CenterCrop: return ImageFit.CenterCrop;
+            default:
+                errors.Add("image_fit", $"{(int)fit} is not an ImageFit: say IMAGE_FIT_RESIZE or IMAGE_FIT_CENTER_CROP, or leave it unset.");
+                return null;
+        }
+    }
+
+    private static ImageBatch? Decode(EncodedImage encoded, string field, int channels, int resolution, ImageFit fit, BadRequestBuilder errors)
     {
         if (encoded.Format is not (ImageFormat.Png or ImageFormat.Jpeg))
         {
@@ -53,43 +75,13 @@ internal static class ImageFiles
         {
             var decoder = encoded.Format == ImageFormat.Png ? (SixLabors.ImageSharp.Formats.IImageDecoder)new PngDecoder() : new SixLabors.ImageSharp.Formats.Jpeg.JpegDecoder();
             using var file = SixLabors.ImageSharp.Image.Load(encoded.Data.Span, decoder);
-            if (file.Width != resolution || file.Height != resolution)
-            {
-                errors.Add(field, $"the image is {file.Width}x{file.Height} pixels; the generator's are {resolution}x{resolution}.");
-                return null;
-            }
-            var pixels = new float[channels * resolution * resolution];
-            int plane = resolution * resolution;
-            if (channels == 1)
-            {
-                using var grey = file.CloneAs<L8>();
-                grey.ProcessPixelRows(rows =>
-                {
-                    for (int y = 0; y < rows.Height; y++)
-                    {
-                        var row = rows.GetRowSpan(y);
-                        for (int x = 0; x < row.Length; x++) pixels[y * resolution + x] = row[x].PackedValue / 127.5f - 1f;
-                    }
-                });
-            }
-            else
-            {
-                using var rgb = file.CloneAs<Rgb24>();
-                rgb.ProcessPixelRows(rows =>
-                {
-                    for (int y = 0; y < rows.Height; y++)
-                    {
-                        var row = rows.GetRowSpan(y);
-                        for (int x = 0; x < row.Length; x++)
-                        {
-                            pixels[y * resolution + x] = row[x].R / 127.5f - 1f;
-                            pixels[plane + y * resolution + x] = row[x].G / 127.5f - 1f;
-                            pixels[2 * plane + y * resolution + x] = row[x].B / 127.5f - 1f;
-                        }
-                    }
-                });
-            }
+            var pixels = InputImages.FromImage(file, channels, resolution, resolution, fit);
             return new ImageBatch(pixels, 1, channels, resolution, resolution);
+        }
+        catch (InvalidDataException e)
+        {
+            errors.Add(field, $"cannot be fitted to the generator's {resolution}x{resolution} images: {e.Message}");
+            return null;
         }
         catch (Exception e) when (e is ImageFormatException or UnknownImageFormatException or InvalidImageContentException or NotSupportedException)
         {

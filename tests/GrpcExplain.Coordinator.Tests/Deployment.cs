@@ -65,7 +65,7 @@ public sealed class Deployment : IAsyncDisposable
             if (whiteBox)
             {
                 deployment.WhiteBox = ReferenceCnnWeights.Initialize(new ReferenceCnnConfig(DirectionModel.Resolution, 1, [4, 8], ["away", "towards"]), seed: 21);
-                ReferenceCnnExport.Write(deployment.WhiteBox, deployment.Repository, WhiteBoxModel, ImageFit.Resize);
+                ReferenceCnnExport.Write(deployment.WhiteBox, deployment.Repository, WhiteBoxModel, GrpcExplain.Classifiers.ImageFit.Resize);
             }
             await deployment.StartClassifierAsync();
             await deployment.StartCoordinatorAsync();

@@ -15,6 +15,8 @@ public class RequestTests
         ("no image", "image"),
         ("a tensor of the wrong size", "image.tensor.shape"),
         ("a PNG that is not one", "image.encoded.data"),
+        ("a PNG too small for the central crop", "image.encoded"),
+        ("an image fit that is not one", "image_fit"),
         ("a class the classifier does not have", "target_class"),
         ("one frame", "num_frames"),
         ("an empty alpha range", "alpha_range"),
@@ -33,6 +35,8 @@ public class RequestTests
             case "no image": r.Image = null; break;
             case "a tensor of the wrong size": r.Image = new Image { Tensor = Tensors.Proto(new float[16 * 16], 1, 16, 16) }; break;
             case "a PNG that is not one": r.Image.Encoded.Data = Google.Protobuf.ByteString.CopyFromUtf8("not a png"); break;
+            case "a PNG too small for the central crop": r.Image.Encoded.Data = Google.Protobuf.ByteString.CopyFrom(SmallPng()); r.ImageFit = ImageFit.CenterCrop; break;
+            case "an image fit that is not one": r.ImageFit = (ImageFit)7; break;
             case "a class the classifier does not have": r.TargetClass = 2; break;
             case "one frame": r.NumFrames = 1; break;
             case "an empty alpha range": r.AlphaRange = new AlphaRange { AlphaStart = 1, AlphaEnd = 1 }; break;
@@ -43,6 +47,14 @@ public class RequestTests
             case "no classifier name": r.ClassifierModel.Name = ""; break;
         }
         return r;
+    }
+
+    private static byte[] SmallPng()
+    {
+        using var image = new SixLabors.ImageSharp.Image<SixLabors.ImageSharp.PixelFormats.L8>(DirectionModel.Resolution - 8, DirectionModel.Resolution);
+        using var stream = new MemoryStream();
+        image.Save(stream, new SixLabors.ImageSharp.Formats.Png.PngEncoder());
+        return stream.ToArray();
     }
 
     [Fact]

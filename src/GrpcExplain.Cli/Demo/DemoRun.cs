@@ -68,7 +68,7 @@ internal sealed class DemoRun(DemoSettings settings, TextWriter stdout, TextWrit
             var folders = new List<string>();
             foreach (string input in inputs)
             {
-                var image = ExplainImages.Read(input, info.ImageChannels, info.ImageResolutionPixels);
+                var image = ExplainImages.Read(input, info.ImageChannels, info.ImageResolutionPixels, config.Fit);
                 var predictions = await model.ClassifyAsync(image, cancellation).ConfigureAwait(false);
                 int predicted = predictions.PredictedClass(0);
                 // Towards the most probable of the other classes: what would make the model change its mind.

@@ -4,6 +4,8 @@ using Grpc.Net.Client;
 using GrpcExplain.Explain;
 using GrpcExplain.Protos.V1;
 using ProtoDirectionMethod = GrpcExplain.Protos.V1.DirectionMethod;
+using ImageFit = GrpcExplain.Classifiers.ImageFit;
+using ProtoImageFit = GrpcExplain.Protos.V1.ImageFit;
 using ProtoLatentSpace = GrpcExplain.Protos.V1.LatentSpace;
 
 namespace GrpcExplain.Cli.Explain;
@@ -31,6 +33,12 @@ internal static class CoordinatorExplanation
         {
             Image = new Image { Encoded = new EncodedImage { Format = format, Data = ByteString.CopyFrom(bytes) } },
             ClassifierModel = new ClassifierModel { Name = settings.Classifier },
+            ImageFit = settings.Fit switch
+            {
+                ImageFit.Resize => ProtoImageFit.Resize,
+                ImageFit.CenterCrop => ProtoImageFit.CenterCrop,
+                _ => ProtoImageFit.Unspecified,
+            },
             TargetClass = target,
             DirectionMethod = settings.Method switch
             {

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using GrpcExplain.Classifiers;
 using GrpcExplain.Kernels;
 using DirectionMethod = GrpcExplain.Explain.DirectionMethod;
 
@@ -27,6 +28,8 @@ internal sealed class ExplainCommand
     private readonly Option<string> _models = new("--models") { Description = "The bundled models folder (default: models/ beside the executable or in the repository root).", HelpName = "DIR" };
     private readonly Option<string> _backend = new("--backend") { Description = "Where the generator's kernels run in process; auto is cuda when an NVIDIA GPU is present, else cpu.", HelpName = string.Join('|', Backends.Names), DefaultValueFactory = _ => "auto" };
     private readonly Option<int> _probeSamples = new("--probe-samples") { Description = "Latents sampled to fit a linear probe in process, when none is stored yet.", HelpName = "N", DefaultValueFactory = _ => ExplainSettings.DefaultProbeSamples };
+    private readonly Option<string> _fit = new("--fit") { Description = "How an IMAGE of another size reaches the generator's: its central square resized, or its central pixels unresampled. " +
+        "Default: as the classifier was trained (the fit in its classifier.json).", HelpName = "resize|crop" };
     private readonly Option<string> _directions = new("--directions") { Description = "The SQLite file of fitted directions in process (default: grpcexplain/directions.db in the user's local data folder).", HelpName = "FILE" };
 
     public static Command Create(TextWriter stdout, TextWriter stderr, bool interactive, CancellationToken cancellation)
@@ -36,7 +39,7 @@ internal sealed class ExplainCommand
             "that moves the classifier towards the target class, and write the frames with their probabilities, a strip, a GIF, a plot, a heat map and summary.json.")
         {
             options._image, options._coordinator, options._classifier, options._target, options._frames, options._out, options._steps, options._space,
-            options._method, options._maxAlpha, options._stopAt, options._models, options._backend, options._probeSamples, options._directions,
+            options._method, options._maxAlpha, options._stopAt, options._models, options._backend, options._probeSamples, options._directions, options._fit,
         };
         command.SetAction(parsed =>
         {
@@ -99,10 +102,17 @@ internal sealed class ExplainCommand
             if (!int.TryParse(target, NumberStyles.Integer, CultureInfo.InvariantCulture, out _))
                 throw new UsageException($"--target '{target}': with --coordinator give the class index (labels are known only to the coordinator's classifier).");
         }
+        ImageFit? fit = parsed.GetValue(_fit) switch
+        {
+            null => null,
+            "resize" => ImageFit.Resize,
+            "crop" => ImageFit.CenterCrop,
+            var s => throw new UsageException($"--fit '{s}': choose resize or crop."),
+        };
         string? models = parsed.GetValue(_models);
         if (models is not null && !Directory.Exists(models)) throw new UsageException($"--models '{models}': no such folder.");
         return new ExplainSettings(image, coordinator, parsed.GetValue(_classifier)!, target, frames, output, steps, wPlus, method, maxAlpha, stopAt,
-            models, backend, probeSamples, parsed.GetValue(_directions) ?? ExplainSettings.DefaultDirectionsPath);
+            models, backend, probeSamples, parsed.GetValue(_directions) ?? ExplainSettings.DefaultDirectionsPath, fit);
     }
 
     /// <summary>http(s)://host:port, or host:port meaning plain HTTP/2.</summary>

@@ -8,13 +8,16 @@ namespace GrpcExplain.Cli.Explain;
 
 /// <summary>
 /// Images at the edge of an in-process explanation: the input file to one [1, C, res, res] image in
-/// [-1, 1] (8-bit v → v / 127.5 − 1, as the services read files), and [-1, 1] images to PNG bytes with
+/// [-1, 1] (8-bit v → v / 127.5 − 1, fitted as the services fit files), and [-1, 1] images to PNG bytes with
 /// the generator's mapping (<see cref="ImageFiles.ToByte"/>), so files agree with the services' PNGs.
 /// </summary>
 internal static class ExplainImages
 {
-    /// <summary>The image as the generator's images are: the file's size must be the generator's; colour is converted to grey (or grey to RGB) as needed.</summary>
-    public static ImageBatch Read(string path, int channels, int resolution)
+    /// <summary>
+    /// The image as the generator's images are: a file of another size is fitted as <paramref name="fit"/> says
+    /// (<see cref="InputImages"/>, the classifiers' own reader); colour becomes grey (or grey RGB) as needed.
+    /// </summary>
+    public static ImageBatch Read(string path, int channels, int resolution, ImageFit fit)
     {
         if (channels is not (1 or 3)) throw new UsageException($"the generator makes {channels}-channel images, which PNG and JPEG files do not hold.");
         Image file;
@@ -28,25 +31,14 @@ internal static class ExplainImages
         }
         using (file)
         {
-            if (file.Width != resolution || file.Height != resolution)
-                throw new UsageException($"IMAGE '{path}' is {file.Width}x{file.Height} pixels; the generator's images are {resolution}x{resolution} (resize it first).");
-            var bytes = new byte[channels * resolution * resolution];
-            if (channels == 1)
+            try
             {
-                using var grey = file.CloneAs<L8>();
-                grey.CopyPixelDataTo(bytes);
+                return new ImageBatch(InputImages.FromImage(file, channels, resolution, resolution, fit), 1, channels, resolution, resolution);
             }
-            else
+            catch (InvalidDataException e)
             {
-                using var rgb = file.CloneAs<Rgb24>();
-                rgb.CopyPixelDataTo(bytes);
+                throw new UsageException($"IMAGE '{path}' cannot be fitted to the generator's {resolution}x{resolution} images: {e.Message}");
             }
-            // Interleaved [H, W, C] bytes to planar [C, H, W] floats.
-            int plane = resolution * resolution;
-            var pixels = new float[bytes.Length];
-            for (int i = 0; i < plane; i++)
-                for (int c = 0; c < channels; c++) pixels[c * plane + i] = bytes[i * channels + c] / 127.5f - 1f;
-            return new ImageBatch(pixels, 1, channels, resolution, resolution);
         }
     }
 

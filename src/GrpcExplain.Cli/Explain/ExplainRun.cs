@@ -37,7 +37,7 @@ internal static class ExplainRun
                 "has no reference.safetensors, so it gives no image gradient): use --direction black-box (the same gradient, estimated from predictions) or linear-probe.");
         int target = explainer.TargetClass(settings.Target);
         var info = explainer.Generator.Info;
-        var image = ExplainImages.Read(settings.ImagePath, info.ImageChannels, info.ImageResolution);
+        var image = ExplainImages.Read(settings.ImagePath, info.ImageChannels, info.ImageResolution, settings.Fit ?? explainer.Classifier.Description.Fit);
 
         var walk = await explainer.ChooseWalkAsync(target, settings.Method, settings.ProbeSamples, settings.MaxAlpha, settings.StopAt, settings.Frames,
             (p, _) =>

@@ -1,3 +1,4 @@
+using GrpcExplain.Classifiers;
 using GrpcExplain.Kernels;
 using DirectionMethod = GrpcExplain.Explain.DirectionMethod;
 
@@ -12,6 +13,7 @@ namespace GrpcExplain.Cli.Explain;
 /// <param name="MaxAlpha">How far the walk may go; null: four spreads of the generator's latents along the direction (in process) or <see cref="CoordinatorMaxAlpha"/>.</param>
 /// <param name="StopAt">Stop at the first frame whose target probability reaches this; null walks every frame.</param>
 /// <param name="ProjectionSteps">0: the default (in process, fewer when the generator has an encoder; with a coordinator <see cref="DefaultProjectionSteps"/>).</param>
+/// <param name="Fit">How an image file of another size reaches the generator's; null: as the classifier was trained (its classifier.json's fit).</param>
 internal sealed record ExplainSettings(
     string ImagePath,
     Uri? Coordinator,
@@ -27,7 +29,8 @@ internal sealed record ExplainSettings(
     string? ModelsDirectory,
     BackendKind Backend,
     int ProbeSamples,
-    string DirectionsPath)
+    string DirectionsPath,
+    ImageFit? Fit = null)
 {
     public const int DefaultFrames = 16;
     public const int MaxFrames = 256;

@@ -108,6 +108,39 @@ public sealed class ExplainEndToEndTests(ExplainFixture run) : IClassFixture<Exp
         Assert.Equal(JsonValueKind.Null, again.GetProperty("stop_at").ValueKind);
     }
 
+    [Fact]
+    public void AFileOfAnotherSizeIsFittedAsAskedOrAsTheClassifierWasTrained()
+    {
+        // The 64x64 example in the middle of a wider white frame: its central crop is the example itself.
+        using var example = Image.Load<Rgb24>(run.Input);
+        using var framed = new Image<Rgb24>(80, 72, new Rgb24(255, 255, 255));
+        for (int y = 0; y < 64; y++)
+            for (int x = 0; x < 64; x++) framed[x + 8, y + 4] = example[x, y];
+        string file = Path.Combine(run.Dir, "framed.png");
+        framed.SaveAsPng(file);
+
+        string cropped = Path.Combine(run.Dir, "cropped"), resized = Path.Combine(run.Dir, "resized");
+        var crop = CliHarness.Run([.. run.InProcessArgs(cropped, 2, "--stop-at", "none", "--fit", "crop").Select(a => a == run.Input ? file : a)]);
+        Assert.True(crop.ExitCode == 0, crop.ToString());
+        // The classifier's config says resize (the default): the frame shrinks into the picture.
+        var resize = CliHarness.Run([.. run.InProcessArgs(resized, 2, "--stop-at", "none").Select(a => a == run.Input ? file : a)]);
+        Assert.True(resize.ExitCode == 0, resize.ToString());
+
+        using var croppedInput = Image.Load<Rgb24>(Path.Combine(cropped, ExplanationOutput.InputFile));
+        using var resizedInput = Image.Load<Rgb24>(Path.Combine(resized, ExplanationOutput.InputFile));
+        Assert.Equal(Pixels(example), Pixels(croppedInput));
+        Assert.Equal((64, 64), (resizedInput.Width, resizedInput.Height));
+        Assert.NotEqual(Pixels(example), Pixels(resizedInput));
+        Assert.Equal(new Rgb24(255, 255, 255), resizedInput[0, 32]);
+    }
+
+    private static Rgb24[] Pixels(Image<Rgb24> image)
+    {
+        var pixels = new Rgb24[image.Width * image.Height];
+        image.CopyPixelDataTo(pixels);
+        return pixels;
+    }
+
     private static void AssertFiles(string folder)
     {
         Assert.Equal(Files.Order(StringComparer.Ordinal), Directory.GetFiles(folder).Select(Path.GetFileName).Order(StringComparer.Ordinal));
