@@ -99,6 +99,7 @@ internal sealed partial class ExplainerGrpcService(GeneratorClient generator, IL
                 MeanSquaredError = r.Projection.MeanSquaredError,
                 Warning = r.Warning ?? "",
                 Ws = TensorMessages.ToProto(r.Projection.Ws.Values, r.Projection.Ws.Shape),
+                Start = r.Projection.FromEncoder ? ProjectionStart.Encoder : ProjectionStart.WAvg,
             },
         },
         DirectionChosen d => new ExplainResponse

@@ -330,7 +330,7 @@ public sealed record DirectionModel(float[] D, float Spread, float[] InputLatent
         Tensors.Floats((await generator.SynthesizeAsync(new SynthesizeRequest { Ws = Tensors.Proto(ws, count, WDim), IncludeTensor = true })).Images);
 }
 
-/// <summary>Projection by knowing the answer: the input's latent, as the test made the input from it.</summary>
+/// <summary>Projection by knowing the answer: the input's latent, as the test made the input from it (a perfect encoder: the result says it started from one).</summary>
 internal sealed class KnownLatentEncoder(DirectionModel model) : ILatentEncoder
 {
     public async IAsyncEnumerable<ProjectionEvent> ProjectAsync(ImageBatch image, ProjectionOptions options, [EnumeratorCancellation] CancellationToken cancellationToken)
@@ -338,7 +338,7 @@ internal sealed class KnownLatentEncoder(DirectionModel model) : ILatentEncoder
         await Task.Yield();
         yield return new ProjectionProgress(1, 1, 0f, 0);
         var reconstruction = new ImageBatch(model.InputImage, 1, 1, DirectionModel.Resolution, DirectionModel.Resolution);
-        yield return new Projection(new Latents(model.InputLatent, 1, DirectionModel.WDim), reconstruction, (float)Explain.ImageDistance.MeanSquared(image.Pixels, model.InputImage));
+        yield return new Projection(new Latents(model.InputLatent, 1, DirectionModel.WDim), reconstruction, (float)Explain.ImageDistance.MeanSquared(image.Pixels, model.InputImage), FromEncoder: true);
     }
 }
 

@@ -41,6 +41,8 @@ public class ExplainTests
         var frames = responses.Where(r => r.EventCase == Case.Frame).Select(r => r.Frame).ToList();
         Assert.Equal(0f, frames[2].Alpha, 6);
         Assert.Equal(0f, frames[2].RmsDistanceToReconstruction);
+        // The test generator has no encoder: the steps started from the mean w.
+        Assert.Equal(ProjectionStart.WAvg, reconstruction.Start);
         Assert.Equal(reconstruction.PngImage, frames[2].PngImage);
 
         // The same latents with the generator's stored noise make another image: the maps did travel.
@@ -68,6 +70,7 @@ public class ExplainTests
         // The known latent's image against the input PNG: 8-bit quantisation, and clamping where the random generator strays outside [-1, 1].
         Assert.True(reconstruction.MeanSquaredError < 0.01, $"reconstruction MSE {reconstruction.MeanSquaredError}");
         Assert.Equal([1L, 32], reconstruction.Ws.Shape);
+        Assert.Equal(ProjectionStart.Encoder, reconstruction.Start);
 
         var direction = responses[3].Direction;
         Assert.Equal(DirectionMethod.LinearProbe, direction.Method);

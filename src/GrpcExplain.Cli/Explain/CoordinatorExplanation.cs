@@ -71,7 +71,7 @@ internal static class CoordinatorExplanation
                         break;
                     case ExplainResponse.EventOneofCase.Reconstruction:
                         var r = message.Reconstruction;
-                        output.Reconstruction(r.PngImage.ToByteArray(), Prediction(r.Prediction), r.MeanSquaredError, r.Warning);
+                        output.Reconstruction(r.PngImage.ToByteArray(), Prediction(r.Prediction), r.MeanSquaredError, r.Warning, r.Start == ProjectionStart.Encoder);
                         break;
                     case ExplainResponse.EventOneofCase.Direction:
                         var d = message.Direction;

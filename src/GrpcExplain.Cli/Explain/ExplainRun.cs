@@ -60,7 +60,7 @@ internal static class ExplainRun
                     progress.Report("projecting", p.Progress.Step, p.Progress.NumSteps);
                     break;
                 case Reconstructed r:
-                    output.Reconstruction(ExplainImages.Png(r.Projection.Reconstruction), r.Prediction, r.Projection.MeanSquaredError, r.Warning);
+                    output.Reconstruction(ExplainImages.Png(r.Projection.Reconstruction), r.Prediction, r.Projection.MeanSquaredError, r.Warning, r.Projection.FromEncoder);
                     break;
                 case DirectionChosen d:
                     output.Direction(new DirectionEntry(MethodName(d.Method), d.Stored?.Id, d.Stored?.Probe.HeldOutAccuracy, d.Stored?.Probe.HeldOutAuc));

@@ -20,14 +20,15 @@ internal sealed record DirectionEntry(string Method, string? Id, double? HeldOut
 /// summary.json. <see cref="Monotonicity"/> is Spearman's rank correlation of alpha and the target
 /// probability over the frames (1: the probability only rises along the walk); <see cref="FlipAlpha"/>
 /// the alpha nearest the reconstruction whose predicted class differs from the reconstruction's, null
-/// when none does; PSNR in dB over the [-1, 1] range (peak-to-peak 2), null for an exact reconstruction.
+/// when none does; PSNR in dB over the [-1, 1] range (peak-to-peak 2), null for an exact reconstruction;
+/// <see cref="ProjectionStart"/> where the projection's steps started: "encoder" or "mean_w".
 /// </summary>
 internal sealed record ExplanationSummary(
     string Image, string Source, bool? SyntheticModels, string Classifier, string ClassifierVersion, IReadOnlyList<string> ClassLabels,
     int TargetClass, string? TargetLabel,
     float[] OriginalProbabilities, int OriginalPredictedClass,
     float[] ReconstructionProbabilities, int ReconstructionPredictedClass, double ReconstructionMse, double? ReconstructionPsnr, string? ReconstructionWarning,
-    int ProjectionSteps, string LatentSpace, DirectionEntry Direction,
+    int ProjectionSteps, string ProjectionStart, string LatentSpace, DirectionEntry Direction,
     float MaxAlpha, float? StopAt, bool TargetReached, IReadOnlyList<FrameEntry> Frames,
     float? FlipAlpha, double Monotonicity, double RmsTotalImageChange, string HeatMapMethod, double ElapsedSeconds);
 
@@ -47,6 +48,7 @@ internal sealed class ExplanationOutput
     private readonly List<(FrameEntry Entry, byte[] Png)> _frames = [];
     private ClassPrediction? _original, _reconstruction;
     private double _mse;
+    private bool _fromEncoder;
     private string? _warning, _heatMapMethod;
     private DirectionEntry? _direction;
 
@@ -66,9 +68,9 @@ internal sealed class ExplanationOutput
 
     public void Original(ClassPrediction prediction) => _original = prediction;
 
-    public void Reconstruction(byte[] png, ClassPrediction prediction, double meanSquaredError, string? warning)
+    public void Reconstruction(byte[] png, ClassPrediction prediction, double meanSquaredError, string? warning, bool fromEncoder)
     {
-        (_reconstruction, _mse, _warning) = (prediction, meanSquaredError, string.IsNullOrEmpty(warning) ? null : warning);
+        (_reconstruction, _mse, _warning, _fromEncoder) = (prediction, meanSquaredError, string.IsNullOrEmpty(warning) ? null : warning, fromEncoder);
         Write(ReconstructionFile, png);
     }
 
@@ -100,7 +102,7 @@ internal sealed class ExplanationOutput
             _context.Image, _context.Source, _context.Synthetic, _context.Classifier, _context.ClassifierVersion, labels, target, targetLabel,
             _original.Probabilities, _original.PredictedClass,
             _reconstruction.Probabilities, _reconstruction.PredictedClass, _mse, _mse > 0 ? 10 * Math.Log10(4 / _mse) : null, _warning,
-            _context.ProjectionSteps, _context.LatentSpace, _direction,
+            _context.ProjectionSteps, _fromEncoder ? "encoder" : "mean_w", _context.LatentSpace, _direction,
             _context.MaxAlpha, _context.StopAt, _context.StopAt is { } p && frames[^1].TargetProbability >= p, frames,
             flipAlpha, spearman, rmsTotalImageChange, _heatMapMethod ?? "none", elapsedSeconds);
 

@@ -50,6 +50,8 @@ public sealed class ExplainEndToEndTests(ExplainFixture run) : IClassFixture<Exp
         Assert.Equal("occlusion", s.GetProperty("heat_map_method").GetString());
         Assert.Equal(["away", "towards"], s.GetProperty("class_labels").EnumerateArray().Select(e => e.GetString()));
         Assert.Equal(1, s.GetProperty("target_class").GetInt32());
+        // The synthetic pairing has no encoder.safetensors.
+        Assert.Equal("mean_w", s.GetProperty("projection_start").GetString());
     }
 
     [Fact]
@@ -92,6 +94,7 @@ public sealed class ExplainEndToEndTests(ExplainFixture run) : IClassFixture<Exp
             Assert.Equal(local.GetProperty("original_probabilities")[k].GetDouble(), remote.GetProperty("original_probabilities")[k].GetDouble(), 5);
         Assert.Equal(JsonValueKind.Null, remote.GetProperty("synthetic_models").ValueKind);
         Assert.Equal(ExplainSettings.CoordinatorMaxAlpha, remote.GetProperty("max_alpha").GetSingle());
+        Assert.Equal("mean_w", remote.GetProperty("projection_start").GetString());
         var p = remote.GetProperty("frames").EnumerateArray().Select(f => f.GetProperty("target_probability").GetDouble()).ToList();
         Assert.True(p[^1] > p[0], $"target probability along the walk: {string.Join(", ", p)}");
     }
