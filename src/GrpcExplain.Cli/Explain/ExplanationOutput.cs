@@ -50,6 +50,7 @@ internal sealed class ExplanationOutput
     private double _mse;
     private bool _fromEncoder;
     private string? _warning, _heatMapMethod;
+    private byte[]? _heatMapPng;
     private DirectionEntry? _direction;
 
     public ExplanationOutput(string folder, ExplanationContext context)
@@ -83,11 +84,8 @@ internal sealed class ExplanationOutput
         _frames.Add((new FrameEntry(index, alpha, prediction.Probabilities, prediction.PredictedClass, prediction.Probability(_context.TargetClass), rmsDistance, file), png));
     }
 
-    public void HeatMap(string method, byte[] overlayPng)
-    {
-        _heatMapMethod = method;
-        Write(HeatMapFile, overlayPng);
-    }
+    /// <summary>The overlay (HeatMapOverlay, at the image's size); heatmap.png, the captioned figure, is drawn when the walk is over.</summary>
+    public void HeatMap(string method, byte[] overlayPng) => (_heatMapMethod, _heatMapPng) = (method, overlayPng);
 
     /// <summary>The pictures of the walk and summary.json, once the explanation's summary has come.</summary>
     public ExplanationSummary Finish(float? flipAlpha, double spearman, double rmsTotalImageChange, double elapsedSeconds)
@@ -111,9 +109,17 @@ internal sealed class ExplanationOutput
         Write(StripFile, WalkPictures.Strip(cards, $"{_context.Classifier}: walk towards '{name}'"));
         Write(GifFile, WalkPictures.Gif(cards));
         Write(PlotFile, WalkPictures.ProbabilityPlot(frames, name, flipAlpha, _context.StopAt));
+        if (_heatMapPng is not null)
+            Write(HeatMapFile, WalkPictures.HeatMapFigure(_heatMapPng, HeatMapCaption(_heatMapMethod, name), $"{_context.Classifier}; red: where the classifier's evidence for '{name}' lies"));
         AtomicFile.Write(Path.Combine(Folder, SummaryFile), stream => JsonSerializer.Serialize(stream, summary, Json));
         return summary;
     }
+
+    private static string HeatMapCaption(string? method, string target) => method switch
+    {
+        "grad_cam" => $"Grad-CAM of '{target}' on the input",
+        _ => $"Occlusion sensitivity: how far covering each patch lowers p('{target}')",
+    };
 
     private void Write(string file, byte[] bytes) => AtomicFile.Write(Path.Combine(Folder, file), stream => stream.Write(bytes));
 }

@@ -95,6 +95,39 @@ internal static class WalkPictures
         return plot.GetImageBytes(640, 420, ScottPlot.ImageFormat.Png);
     }
 
+    /// <summary>
+    /// The heat map for people: the overlay (the image in grey, red where relevance is high) enlarged with
+    /// nearest-neighbour sampling, under a title that says what the map shows, above the overlay's colour
+    /// scale from no relevance to the most.
+    /// </summary>
+    public static byte[] HeatMapFigure(byte[] overlayPng, string title, string subtitle)
+    {
+        const int Side = 3 * CardImage, Header = 44, Ramp = 12;
+        int width = 2 * Gap + Side, height = Header + Side + Gap + Ramp + 16;
+        using var surface = SKSurface.Create(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Premul));
+        var canvas = surface.Canvas;
+        canvas.Clear(SKColors.White);
+        using var ink = Paint(Ink);
+        using (var titleFont = Font(13)) canvas.DrawText(title, Gap, 18, titleFont, ink);
+        using var font = Font(11);
+        canvas.DrawText(subtitle, Gap, 36, font, ink);
+        using (var bitmap = SKBitmap.Decode(overlayPng))
+        using (var image = SKImage.FromBitmap(bitmap))
+            canvas.DrawImage(image, new SKRect(Gap, Header, Gap + Side, Header + Side), new SKSamplingOptions(SKFilterMode.Nearest));
+        // HeatMapOverlay's ramp over mid-grey: (1 − 0.6 r) × 0 + 0.6 r × red, relevance r from 0 to 1.
+        float top = Header + Side + Gap;
+        for (int x = 0; x < Side; x++)
+        {
+            float a = 0.6f * x / (Side - 1);
+            byte Level(float red) => (byte)Math.Round((a * red + 1) * 127.5f);
+            using var paint = Paint(new SKColor(Level(1f), Level(-1f), Level(-1f)));
+            canvas.DrawRect(Gap + x, top, 1, Ramp, paint);
+        }
+        canvas.DrawText("relevance 0", Gap, top + Ramp + 12, font, ink);
+        canvas.DrawText("1", Gap + Side - font.MeasureText("1"), top + Ramp + 12, font, ink);
+        return Encode(surface);
+    }
+
     private static void DrawCard(SKCanvas canvas, FrameCard frame, float left, float top)
     {
         using (var bitmap = SKBitmap.Decode(frame.Png))

@@ -77,7 +77,7 @@ public sealed class ExplainEndToEndTests(ExplainFixture run) : IClassFixture<Exp
         using (var strip = Image.Load<Rgba32>(Path.Combine(run.InProcessOut, ExplanationOutput.StripFile)))
             Assert.True(strip.Width > frames * 128, $"strip {strip.Width}x{strip.Height} for {frames} frames");
         using (var heat = Image.Load<Rgb24>(Path.Combine(run.InProcessOut, ExplanationOutput.HeatMapFile)))
-            Assert.Equal((64, 64), (heat.Width, heat.Height));
+            Assert.Equal((396, 462), (heat.Width, heat.Height));
         using var plot = Image.Load<Rgba32>(Path.Combine(run.InProcessOut, ExplanationOutput.PlotFile));
         Assert.Equal((640, 420), (plot.Width, plot.Height));
     }

@@ -72,6 +72,11 @@ public sealed class WhiteBoxExplainTests : IDisposable
         Assert.Equal("grad_cam", summary.GetProperty("heat_map_method").GetString());
         Assert.Equal(["normal", "tumor"], summary.GetProperty("class_labels").EnumerateArray().Select(l => l.GetString()));
         using var heat = Image.Load<Rgb24>(Path.Combine(output, ExplanationOutput.HeatMapFile));
-        Assert.Equal((64, 64), (heat.Width, heat.Height));
+        Assert.Equal((396, 462), (heat.Width, heat.Height));
+        // The figure's colour scale runs from mid-grey (no relevance) to the overlay's full red (0.6 of red over grey).
+        Assert.Equal(new Rgb24(128, 128, 128), heat[6, 440]);
+        Assert.Equal(new Rgb24(204, 51, 51), heat[6 + 383, 440]);
+        // The enlarged overlay: 64x64 pixels drawn 6x6 each, so neighbours inside one block agree.
+        Assert.Equal(heat[6 + 6 * 20, 44 + 6 * 30], heat[6 + 6 * 20 + 5, 44 + 6 * 30 + 5]);
     }
 }
