@@ -72,6 +72,9 @@ public sealed class CoordinatorServiceOptions
     /// <summary>Largest message in and out, on this service and its channels: images pass gRPC's 4 MB default.</summary>
     public int MaxMessageSizeBytes { get; set; } = 64 * 1024 * 1024;
 
+    /// <summary>Largest image file, in pixels, that the service decodes (checked in the file's header, before decoding): a file of any size is fitted to the generator's.</summary>
+    public long MaxImagePixels { get; set; } = 4096L * 4096;
+
     /// <summary>gzip responses when the client accepts gzip (PNG frames shrink little; tensors somewhat).</summary>
     public bool CompressResponses { get; set; } = true;
 
@@ -94,6 +97,7 @@ public sealed class CoordinatorServiceOptions
         if (BlackBoxProbes < 1 || !(BlackBoxRadius > 0) || !float.IsFinite(BlackBoxRadius)) p.Add($"{SectionName}:BlackBoxProbes and BlackBoxRadius must be positive.");
         if (OcclusionPatch < 0 || MaxProjectionSteps < 1) p.Add($"{SectionName}:OcclusionPatch must not be negative and MaxProjectionSteps must be positive.");
         if (DependencyCallTimeout <= TimeSpan.Zero || ProjectionTimeout <= TimeSpan.Zero || HealthCheckTimeout <= TimeSpan.Zero) p.Add($"{SectionName}: timeouts must be positive.");
+        if (MaxImagePixels < 1) p.Add($"{SectionName}:MaxImagePixels must be at least 1, got {MaxImagePixels}.");
         if (MaxMessageSizeBytes < 1024 * 1024) p.Add($"{SectionName}:MaxMessageSizeBytes must be at least 1 MiB, got {MaxMessageSizeBytes}.");
         return p;
     }

@@ -26,7 +26,7 @@ internal static class ExplainRequests
     {
         var errors = new BadRequestBuilder(nameof(ExplainRequest));
         CheckFits(classifier, generator, errors);
-        var image = ImageFiles.Read(r.Image, "image", generator.ImageChannels, generator.ImageResolution, ImageFiles.Fit(r.ImageFit, errors) ?? classifier.Description.Fit, errors);
+        var image = ImageFiles.Read(r.Image, "image", generator.ImageChannels, generator.ImageResolution, ImageFiles.Fit(r.ImageFit, errors) ?? classifier.Description.Fit, options.MaxImagePixels, errors);
         CheckTargetClass(r.TargetClass, classifier, errors);
 
         var method = r.DirectionMethod switch

@@ -20,14 +20,15 @@ internal static class ImageFiles
     /// <summary>
     /// The request's image as one [1, channels, res, res] image; null (and violations) when it is missing,
     /// unreadable or cannot be fitted. <paramref name="fit"/> brings a file of another size to res x res as
-    /// <see cref="InputImages"/> does for classifiers; raw values must have the size.
+    /// <see cref="InputImages"/> does for classifiers; raw values must have the size. Files of more than
+    /// <paramref name="maxPixels"/> pixels are refused by their header, before they are decoded.
     /// </summary>
-    public static ImageBatch? Read(ProtoImage? image, string field, int channels, int resolution, ImageFit fit, BadRequestBuilder errors)
+    public static ImageBatch? Read(ProtoImage? image, string field, int channels, int resolution, ImageFit fit, long maxPixels, BadRequestBuilder errors)
     {
         switch (image?.SourceCase ?? ProtoImage.SourceOneofCase.None)
         {
             case ProtoImage.SourceOneofCase.Encoded:
-                return Decode(image!.Encoded, $"{field}.encoded", channels, resolution, fit, errors);
+                return Decode(image!.Encoded, $"{field}.encoded", channels, resolution, fit, maxPixels, errors);
             case ProtoImage.SourceOneofCase.Tensor:
                 var tensor = image!.Tensor;
                 long[] shape = [.. tensor.Shape];
@@ -59,7 +60,7 @@ internal static class ImageFiles
         }
     }
 
-    private static ImageBatch? Decode(EncodedImage encoded, string field, int channels, int resolution, ImageFit fit, BadRequestBuilder errors)
+    private static ImageBatch? Decode(EncodedImage encoded, string field, int channels, int resolution, ImageFit fit, long maxPixels, BadRequestBuilder errors)
     {
         if (encoded.Format is not (ImageFormat.Png or ImageFormat.Jpeg))
         {
@@ -74,7 +75,15 @@ internal static class ImageFiles
         try
         {
             var decoder = encoded.Format == ImageFormat.Png ? (SixLabors.ImageSharp.Formats.IImageDecoder)new PngDecoder() : new SixLabors.ImageSharp.Formats.Jpeg.JpegDecoder();
-            using var file = SixLabors.ImageSharp.Image.Load(encoded.Data.Span, decoder);
+            byte[] bytes = encoded.Data.ToByteArray();
+            var header = SixLabors.ImageSharp.Image.Identify(bytes)
+                ?? throw new UnknownImageFormatException("its header is not one an image decoder recognises");
+            if ((long)header.Width * header.Height > maxPixels)
+            {
+                errors.Add($"{field}.data", $"is {header.Width}x{header.Height} pixels, more than the {maxPixels} the coordinator decodes: resize it first.");
+                return null;
+            }
+            using var file = SixLabors.ImageSharp.Image.Load(bytes, decoder);
             var pixels = InputImages.FromImage(file, channels, resolution, resolution, fit);
             return new ImageBatch(pixels, 1, channels, resolution, resolution);
         }

@@ -17,6 +17,7 @@ public class RequestTests
         ("a PNG that is not one", "image.encoded.data"),
         ("a PNG too small for the central crop", "image.encoded"),
         ("an image fit that is not one", "image_fit"),
+        ("a PNG of more pixels than the coordinator decodes", "image.encoded.data"),
         ("a class the classifier does not have", "target_class"),
         ("one frame", "num_frames"),
         ("an empty alpha range", "alpha_range"),
@@ -37,6 +38,7 @@ public class RequestTests
             case "a PNG that is not one": r.Image.Encoded.Data = Google.Protobuf.ByteString.CopyFromUtf8("not a png"); break;
             case "a PNG too small for the central crop": r.Image.Encoded.Data = Google.Protobuf.ByteString.CopyFrom(SmallPng()); r.ImageFit = ImageFit.CenterCrop; break;
             case "an image fit that is not one": r.ImageFit = (ImageFit)7; break;
+            case "a PNG of more pixels than the coordinator decodes": r.Image.Encoded.Data = Google.Protobuf.ByteString.CopyFrom(Png(4097, 4096)); break;
             case "a class the classifier does not have": r.TargetClass = 2; break;
             case "one frame": r.NumFrames = 1; break;
             case "an empty alpha range": r.AlphaRange = new AlphaRange { AlphaStart = 1, AlphaEnd = 1 }; break;
@@ -49,9 +51,11 @@ public class RequestTests
         return r;
     }
 
-    private static byte[] SmallPng()
+    private static byte[] SmallPng() => Png(DirectionModel.Resolution - 8, DirectionModel.Resolution);
+
+    private static byte[] Png(int width, int height)
     {
-        using var image = new SixLabors.ImageSharp.Image<SixLabors.ImageSharp.PixelFormats.L8>(DirectionModel.Resolution - 8, DirectionModel.Resolution);
+        using var image = new SixLabors.ImageSharp.Image<SixLabors.ImageSharp.PixelFormats.L8>(width, height);
         using var stream = new MemoryStream();
         image.Save(stream, new SixLabors.ImageSharp.Formats.Png.PngEncoder());
         return stream.ToArray();
