@@ -25,6 +25,17 @@ internal sealed class DemoRun(DemoSettings settings, TextWriter stdout, TextWrit
 {
     private const int GeneratedInputs = 3;
 
+    /// <summary>Held-out ROC AUC under which a linear probe is too weak to walk along (0.5: chance).</summary>
+    internal const double WeakProbeAuc = 0.75;
+
+    /// <summary>
+    /// The paper's linear probe, unless it separates the classifier's decisions on generated images too poorly
+    /// (held-out AUC under <see cref="WeakProbeAuc"/>) and the classifier is a white box: then the gradient of
+    /// the target's logit, pulled back into W, which walks each input the right way whatever the probe learnt.
+    /// </summary>
+    internal static DirectionMethod Method(double probeAuc, bool whiteBox) =>
+        probeAuc < WeakProbeAuc && whiteBox ? DirectionMethod.Gradient : DirectionMethod.LinearProbe;
+
     public async Task<int> ExecuteAsync(CancellationToken cancellation)
     {
         var usable = ModelCatalog.Scan(settings.ModelsRoot).Where(p => p.Classifiers.Count > 0).ToList();
@@ -64,7 +75,7 @@ internal sealed class DemoRun(DemoSettings settings, TextWriter stdout, TextWrit
             var config = ClassifierConfig.Load(Path.Combine(pairing.ClassifierRepository, classifier, ClassifierConfig.FileName));
             using var model = await OipClassifier.ConnectAsync(classifierChannel, classifier, null, config, cancellationToken: cancellation).ConfigureAwait(false);
             var explainer = new ExplainerService.ExplainerServiceClient(coordinatorChannel);
-            var reach = new Dictionary<int, float>();
+            var reach = new Dictionary<int, (float MaxAlpha, DirectionMethod Method)>();
             var folders = new List<string>();
             foreach (string input in inputs)
             {
@@ -73,15 +84,18 @@ internal sealed class DemoRun(DemoSettings settings, TextWriter stdout, TextWrit
                 int predicted = predictions.PredictedClass(0);
                 // Towards the most probable of the other classes: what would make the model change its mind.
                 int target = Enumerable.Range(0, predictions.ClassLabels.Count).Where(k => k != predicted).MaxBy(k => predictions.Probability(0, k));
-                if (!reach.TryGetValue(target, out float maxAlpha))
+                if (!reach.TryGetValue(target, out var walk))
                 {
-                    var direction = await FitDirectionAsync(explainer, classifier, target, cancellation).ConfigureAwait(false);
-                    reach[target] = maxAlpha = ExplainSettings.SpreadsWalked * LatentSpread.Of(latents, direction);
+                    var (direction, auc) = await FitDirectionAsync(explainer, classifier, target, cancellation).ConfigureAwait(false);
+                    walk = reach[target] = (ExplainSettings.SpreadsWalked * LatentSpread.Of(latents, direction), Method(auc, model is IImageGradientClassifier));
+                    if (walk.Method == DirectionMethod.Gradient)
+                        stdout.WriteLine($"The linear probe towards '{predictions.ClassLabels[target]}' separates the classifier's decisions on generated images poorly " +
+                            $"(held-out AUC {auc:F2}, under {WeakProbeAuc:F2}): walking along the gradient of its logit instead ('{classifier}' is a white box).");
                 }
                 string folder = Path.Combine(output, Path.GetFileNameWithoutExtension(input));
                 stdout.WriteLine($"Explaining {input}: predicted '{predictions.ClassLabels[predicted]}', walking towards '{predictions.ClassLabels[target]}'.");
                 var explain = new ExplainSettings(input, services.Coordinator, classifier, target.ToString(System.Globalization.CultureInfo.InvariantCulture), settings.Frames,
-                    folder, settings.ProjectionSteps, WPlus: false, DirectionMethod.LinearProbe, maxAlpha, ExplainSettings.DefaultStopAt, null, BackendKind.Auto, settings.ProbeSamples, "");
+                    folder, settings.ProjectionSteps, WPlus: false, walk.Method, walk.MaxAlpha, ExplainSettings.DefaultStopAt, null, BackendKind.Auto, settings.ProbeSamples, "");
                 using var progress = new ConsoleProgress(stderr, interactive);
                 var summary = await CoordinatorExplanation.RunAsync(explain, progress, cancellation).ConfigureAwait(false);
                 progress.Dispose();
@@ -133,7 +147,7 @@ internal sealed class DemoRun(DemoSettings settings, TextWriter stdout, TextWrit
         return paths;
     }
 
-    private async Task<float[]> FitDirectionAsync(ExplainerService.ExplainerServiceClient explainer, string classifier, int target, CancellationToken cancellation)
+    private async Task<(float[] Direction, double HeldOutAuc)> FitDirectionAsync(ExplainerService.ExplainerServiceClient explainer, string classifier, int target, CancellationToken cancellation)
     {
         using var progress = new ConsoleProgress(stderr, interactive);
         using var call = explainer.FitDirection(new FitDirectionRequest { ClassifierModel = new ClassifierModel { Name = classifier }, TargetClass = target }, cancellationToken: cancellation);
@@ -142,7 +156,7 @@ internal sealed class DemoRun(DemoSettings settings, TextWriter stdout, TextWrit
             if (message.EventCase == FitDirectionResponse.EventOneofCase.Progress)
                 progress.Report($"fitting the direction ({message.Progress.Stage})", message.Progress.SamplesDone, message.Progress.NumSamples);
             else if (message.EventCase == FitDirectionResponse.EventOneofCase.Result)
-                return MemoryMarshal.Cast<byte, float>(message.Result.Direction.Data.Span).ToArray();
+                return (MemoryMarshal.Cast<byte, float>(message.Result.Direction.Data.Span).ToArray(), message.Result.HeldOutAuc);
         }
         throw new InvalidOperationException("the coordinator's FitDirection ended without a result.");
     }

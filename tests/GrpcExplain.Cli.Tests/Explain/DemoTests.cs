@@ -1,4 +1,6 @@
+using GrpcExplain.Cli.Demo;
 using GrpcExplain.Cli.Explain;
+using DirectionMethod = GrpcExplain.Explain.DirectionMethod;
 
 namespace GrpcExplain.Cli.Tests.Explain;
 
@@ -63,6 +65,14 @@ public sealed class DemoTests : IDisposable
         }
         Assert.False(Directory.Exists(Path.Combine(output, "a-placeholder")), result.ToString());
     }
+
+    [Theory]
+    [InlineData(0.62, true, DirectionMethod.Gradient)]
+    [InlineData(0.62, false, DirectionMethod.LinearProbe)]
+    [InlineData(0.75, true, DirectionMethod.LinearProbe)]
+    [InlineData(0.95, true, DirectionMethod.LinearProbe)]
+    public void AWeakProbeGivesWayToTheGradientOfAWhiteBox(double auc, bool whiteBox, DirectionMethod expected) =>
+        Assert.Equal(expected, DemoRun.Method(auc, whiteBox));
 
     private static void Copy(string from, string to)
     {
