@@ -28,8 +28,10 @@ internal sealed record KernelsOptions
         shape, then times it at the layer shapes of StyleGAN2 64x64, 128x128 and 256x256 (generator and
         discriminator), beside im2col + OpenBLAS sgemm for the convolutions.
 
-          --backend LIST     cpu, cpu-avx512, cpu-vector256, cuda, ilgpu-cpu, auto; comma-separated (default cpu)
-          --variants         add the CPU backend's instruction-set variants (cpu-avx512, cpu-vector256)
+          --backend LIST     cpu, cpu-avx512, cpu-vector256, cpu-direct (Winograd off), cuda, ilgpu-cpu, auto;
+                             comma-separated (default cpu)
+          --variants         add the CPU backend's variants: instruction sets (cpu-avx512, cpu-vector256) and
+                             cpu-direct (the direct implicit GEMM for every 3x3 convolution, Winograd off)
           --filter OPS       only these ops, comma-separated (see --list)
           --direction DIR    forward, backward or both (default both)
           --configs LIST     generator resolutions: 64,128,256 (default all three)

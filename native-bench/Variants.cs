@@ -8,12 +8,13 @@ internal sealed record Variant(string Name, Backend Backend);
 
 internal static class Variants
 {
-    public static IReadOnlyList<string> Names { get; } = ["cpu", "cpu-avx512", "cpu-vector256", "cuda", "ilgpu-cpu", "auto"];
+    public static IReadOnlyList<string> Names { get; } = ["cpu", "cpu-avx512", "cpu-vector256", "cpu-direct", "cuda", "ilgpu-cpu", "auto"];
 
     /// <summary>
     /// Creates the asked-for variants; one that cannot run here (no CUDA device, no AVX-512) is reported
     /// and left out. With <paramref name="isaVariants"/> the CPU backend's instruction-set variants are
-    /// added, except the one that "cpu" already is on this processor.
+    /// added, except the one that "cpu" already is on this processor, and cpu-direct (Winograd off, so
+    /// both of the CPU's 3x3 paths show side by side).
     /// </summary>
     public static List<Variant> Create(IReadOnlyList<string> names, bool isaVariants, TextWriter log)
     {
@@ -26,6 +27,7 @@ internal static class Variants
                 if (wanted.Contains("cpu") && isa == autoIsa) log.WriteLine($"  {name}: that is what cpu runs on this processor, so its rows are cpu's.");
                 else if (!wanted.Contains(name)) wanted.Insert(wanted.Contains("cpu") ? wanted.IndexOf("cpu") + 1 : wanted.Count, name);
             }
+            if (!wanted.Contains("cpu-direct")) wanted.Insert(wanted.Contains("cpu") ? wanted.IndexOf("cpu") + 1 : wanted.Count, "cpu-direct");
         }
 
         var variants = new List<Variant>();
@@ -56,6 +58,7 @@ internal static class Variants
     {
         "cpu-avx512" => new CpuBackend(new CpuBackendOptions { Isa = CpuIsa.Avx512 }),
         "cpu-vector256" => new CpuBackend(new CpuBackendOptions { Isa = CpuIsa.Vector256 }),
+        "cpu-direct" => new CpuBackend(new CpuBackendOptions { WinogradMinPixels = int.MaxValue }),
         _ => Backends.Create(name),
     };
 }

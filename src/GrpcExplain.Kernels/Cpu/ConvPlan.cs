@@ -15,7 +15,12 @@ internal sealed record ConvPass(string WeightUse, int Ry, int Rx, int Ga, int Gb
 /// dozen convolutions on every call, and rebuilding the tables cost as much as a small layer's GEMM.
 /// Plans are made for one sample (shapes with N = 1) and serve every batch size.
 /// </summary>
-internal sealed record ConvPlan(int[] RowOffset, ConvPass[] Passes, ShiftedLayout? Shifted)
+/// <param name="Dense">
+/// With a shifted input, whether the GEMM's columns are only the grid's real points (runs of Gb per
+/// grid row, packed from the padded rows) rather than whole padded rows, junk columns included: on
+/// small maps the junk would cost more multiplies than the shorter runs cost copying.
+/// </param>
+internal sealed record ConvPlan(int[] RowOffset, ConvPass[] Passes, ShiftedLayout? Shifted, bool Dense)
 {
     /// <summary>A forward convolution of x [n, ci, h, w] into [n, co, oh, ow].</summary>
     public static ConvPlan Forward(ConvGeometry g, Shape x, Shape weight, Shape y)
@@ -30,8 +35,8 @@ internal sealed record ConvPlan(int[] RowOffset, ConvPass[] Passes, ShiftedLayou
             for (int t = 0; t < kk; t++)
                 taps.Add(((g.WeightTransposed ? i * co * kk : i * kk) + t, i, t / k - g.Padding, t % k - g.Padding));
         var layout = g.Stride == 1 ? new ShiftedLayout(ci, h, w, -g.Padding, k - 1 - g.Padding, -g.Padding, k - 1 - g.Padding, oh, ow) : null;
-        if (layout is not null && !JunkIsCheap([(oh, ow)], n, layout.Pitch)) layout = null;
-        return new ConvPlan(rowOffset, [Pass($"forward {g}", 0, 0, oh, ow, taps, layout)], layout);
+        bool dense = layout is not null && !JunkIsCheap([(oh, ow)], n, layout.Pitch);
+        return new ConvPlan(rowOffset, [Pass($"forward {g}", 0, 0, oh, ow, taps, layout)], layout, dense);
     }
 
     /// <summary>
@@ -60,8 +65,8 @@ internal sealed record ConvPlan(int[] RowOffset, ConvPass[] Passes, ShiftedLayou
         var all = phases.SelectMany(p => p.Taps).DefaultIfEmpty().ToList();
         var layout = new ShiftedLayout(co, oh, ow, all.Min(t => t.OffY), all.Max(t => t.OffY), all.Min(t => t.OffX), all.Max(t => t.OffX),
             phases.Max(p => p.Ga), phases.Max(p => p.Gb));
-        if (!JunkIsCheap([.. phases.Select(p => (p.Ga, p.Gb))], n, layout.Pitch)) layout = null;
-        return new ConvPlan(rowOffset, [.. phases.Select(p => Pass($"transposed {g} phase {p.Ry},{p.Rx}", p.Ry, p.Rx, p.Ga, p.Gb, p.Taps, layout))], layout);
+        bool dense = !JunkIsCheap([.. phases.Select(p => (p.Ga, p.Gb))], n, layout.Pitch);
+        return new ConvPlan(rowOffset, [.. phases.Select(p => Pass($"transposed {g} phase {p.Ry},{p.Rx}", p.Ry, p.Rx, p.Ga, p.Gb, p.Taps, layout))], layout, dense);
     }
 
     private static ConvPass Pass(string use, int ry, int rx, int ga, int gb, List<(int Col, int Channel, int OffY, int OffX)> taps, ShiftedLayout? layout)
@@ -77,19 +82,23 @@ internal sealed record ConvPlan(int[] RowOffset, ConvPass[] Passes, ShiftedLayou
     }
 
     /// <summary>
-    /// Whether reading a shifted input pays: its junk columns are extra GEMM columns, which on small maps
-    /// (an 8x8 map's rows grow from 8 to 10) cost more than the gather they save.
+    /// Whether whole padded rows pay: their junk columns are extra GEMM columns, which on small maps (an
+    /// 8x8 map's rows grow from 8 to 10, a 4x4 map's 16 outputs from half a sliver to a whole one) cost
+    /// more than packing runs of Gb saves.
     /// </summary>
     private static bool JunkIsCheap(IEnumerable<(int Ga, int Gb)> grids, int n, int pitch)
     {
         long withJunk = 0, real = 0;
         foreach (var (ga, gb) in grids)
         {
-            withJunk += Gemm.RoundUp(n * ga * pitch, Gemm.NR);
-            real += Gemm.RoundUp(n * ga * gb, Gemm.NR);
+            withJunk += HalfSlivers(n * ga * pitch);
+            real += HalfSlivers(n * ga * gb);
         }
         return withJunk * 16 <= real * 17;
     }
+
+    /// <summary>The micro-kernel work for this many columns, in half slivers (a tail of at most NR/2 takes the half kernel).</summary>
+    private static long HalfSlivers(int columns) => 2L * (columns / Gemm.NR) + (columns % Gemm.NR) switch { 0 => 0, <= Gemm.NR / 2 => 1, _ => 2 };
 
     /// <summary>The taps ky that reach output rows ≡ r (mod stride), each with its input offset (r + P − ky)/stride.</summary>
     private static IEnumerable<(int Tap, int Offset)> PhaseTaps(int r, int padding, int kernel, int stride)

@@ -40,8 +40,9 @@ public sealed unsafe partial class CpuBackend
 
     /// <summary>
     /// Each pass of the plan as a GEMM: rows = output channels, depth = (channel, tap), columns = the
-    /// pass's output grid (n, a, b), read from the shifted input when the plan has one (at its row pitch,
-    /// junk columns not stored) or gathered at <paramref name="stride"/>, placed at (placement·a + ry, placement·b + rx).
+    /// pass's output grid (n, a, b), read from the shifted input when the plan has one (whole rows at its
+    /// pitch, junk columns not stored, or only the real points when the plan is dense) or gathered at
+    /// <paramref name="stride"/>, placed at (placement·a + ry, placement·b + rx).
     /// </summary>
     /// With <paramref name="passOutputs"/>, pass i is stored instead densely into passOutputs[i] [n, co, Ga, Gb].
     private void RunPasses(ConvPlan plan, Tensor src, Tensor weight, Tensor dst, Tensor? inScale, Tensor? outScale, int stride, int placement, float gain,
@@ -70,9 +71,10 @@ public sealed unsafe partial class CpuBackend
         for (int i = 0; i < shiftedProducts.Length; i++)
         {
             var pass = plan.Passes[i];
-            shiftedProducts[i] = new(co, n * pass.Ga * layout.Pitch, pass.Depth, PackedA(pass, ro, weight, co, gain),
-                new ShiftedB(shifted.Pointer, layout.SamplePitch, pass.Ga * layout.Pitch, Pin(pass.Shifted!)),
-                Store(pass, i, layout.Pitch));
+            int gridWidth = plan.Dense ? pass.Gb : layout.Pitch;
+            shiftedProducts[i] = new(co, n * pass.Ga * gridWidth, pass.Depth, PackedA(pass, ro, weight, co, gain),
+                new ShiftedB(shifted.Pointer, layout.SamplePitch, layout.Pitch, pass.Ga, gridWidth, Pin(pass.Shifted!)),
+                Store(pass, i, gridWidth));
         }
         Gemm.RunMany(this, shiftedProducts);
 

@@ -11,7 +11,7 @@ public sealed unsafe partial class CpuBackend
     /// convolution are stored densely, each in its own plane (row- and column-parity of the map NVIDIA
     /// filters), and the [1,3,3,1] filter reads the planes directly, writing even and odd output columns
     /// as two vectors it then interleaves. The strided scalar stores of the interleaved map and a pass
-    /// over it from memory are gone; the epilogue runs on each output row as it is finished.
+    /// over it from memory are gone; the epilogue runs on finished output rows while they are in L1.
     /// </summary>
     internal override void UpConvolutionCore(Tensor x, Tensor weight, Tensor y, Tensor? inScale, Tensor? outScale, ConvEpilogue? epilogue)
     {
@@ -72,16 +72,23 @@ public sealed unsafe partial class CpuBackend
                     FilterRow(ev, od, w, cx, even + t * w, odd + t * w);
                 }
                 float* dst = yp + (long)plane * 2 * h * ow;
+                int pending = 0; // first row not yet through the epilogue
                 for (int oy = 0; oy < 2 * h; oy++)
                 {
                     // Rows oy − 1 .. oy + 2 of t, those inside.
                     int t0 = Math.Max(0, oy - 1), t1 = Math.Min(th - 1, oy + 2);
                     FilterColumnsAndInterleave(even, odd, w, t0, t1, cy, t0 - (oy - 1), dst + oy * ow);
-                    if (epilogue.Active) epilogue.Apply(dst + oy * ow, ow, plane / channels, plane % channels, oy * ow, 2 * h * ow);
+                    // In runs of at least EpilogueRun floats (a small map's whole plane): one call per row of 8 or 16 costs more than its work.
+                    if (!epilogue.Active || ((oy + 1 - pending) * ow < EpilogueRun && oy < 2 * h - 1)) continue;
+                    epilogue.Apply(dst + pending * ow, (oy + 1 - pending) * ow, plane / channels, plane % channels, pending * ow, 2 * h * ow);
+                    pending = oy + 1;
                 }
             }
         }, (long)th * ow * 8);
     }
+
+    /// <summary>Floats of finished output rows the filter gathers before one epilogue call (4 KiB, within L1).</summary>
+    private const int EpilogueRun = 1024;
 
     /// <summary>
     /// even[q] = c0·od[q−1] + c1·ev[q] + c2·od[q] + c3·ev[q+1], odd[q] = c0·ev[q] + c1·od[q] + c2·ev[q+1] + c3·od[q+1]

@@ -108,7 +108,7 @@ internal static unsafe class Gemm
             tasks += mBlocks * nBlocks;
             work = Math.Max(work, (long)Math.Min(m, mc) * Math.Min(n, nc) * Math.Max(k, 1));
         }
-        var kernel = cpu.Isa == CpuIsa.Avx512 ? MicroKernels.ForAvx512 : MicroKernels.ForVector256;
+        var kernels = MicroKernels.For(cpu.Isa);
         cpu.For(tasks, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (task) =>
         {
             int p = products.Length - 1;
@@ -126,10 +126,7 @@ internal static unsafe class Gemm
                 {
                     int kc = Math.Min(KC, k - k0);
                     b.Pack(k0, kc, j0, cols, bBlock);
-                    float* aBlock = ap + (long)k0 * mPadded + (long)m0 * kc;
-                    for (int i = 0; i < rows; i += MR)
-                        for (int j = 0; j < cols; j += NR)
-                            kernel(kc, aBlock + (long)i * kc, bBlock + (long)j * kc, cBlock + (long)i * ldc + j, ldc, k0 > 0);
+                    kernels.Block(kc, ap + (long)k0 * mPadded + (long)m0 * kc, rows, bBlock, cols, cBlock, ldc, k0 > 0);
                 }
             c.Store(m0, rows, j0, cols, cBlock, ldc);
         }, work);

@@ -15,8 +15,27 @@ internal static unsafe class MicroKernels
 
     public delegate void Kernel(int kc, float* a, float* b, float* c, int ldc, bool accumulate);
 
-    public static readonly Kernel ForAvx512 = Avx512Kernel;
-    public static readonly Kernel ForVector256 = Vector256Kernel;
+    /// <summary>
+    /// One ISA's kernels: the MR x NR one, and an MR x NR/2 one for a last sliver with at most half its
+    /// columns real (a 4x4 map's 16 outputs, the tail of a grid), which would otherwise spend half its
+    /// multiplies on padding.
+    /// </summary>
+    public sealed class Set(Kernel full, Kernel half)
+    {
+        /// <summary>C block (+)= A block · B block over rows x cols, sliver by sliver (packed as <see cref="Gemm"/> packs them).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Block(int kc, float* a, int rows, float* b, int cols, float* c, int ldc, bool accumulate)
+        {
+            for (int i = 0; i < rows; i += MR)
+                for (int j = 0; j < cols; j += NR)
+                    (cols - j <= NR / 2 ? half : full)(kc, a + (long)i * kc, b + (long)j * kc, c + (long)i * ldc + j, ldc, accumulate);
+        }
+    }
+
+    public static readonly Set ForAvx512 = new(Avx512Kernel, Avx512HalfKernel);
+    public static readonly Set ForVector256 = new(Vector256Kernel, Vector256HalfKernel);
+
+    public static Set For(CpuIsa isa) => isa == CpuIsa.Avx512 ? ForAvx512 : ForVector256;
 
     /// <summary>v1: 8 x 32 with 16 zmm accumulators; each depth step is 2 vector loads, 8 broadcasts, 16 FMAs.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -61,6 +80,34 @@ internal static unsafe class MicroKernels
         c70.Store(c7); c71.Store(c7 + 16);
     }
 
+    /// <summary>v2 (half): 8 x 16, the first half of each B sliver row; 8 zmm accumulators, 1 vector load, 8 broadcasts, 8 FMAs per step.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Avx512HalfKernel(int kc, float* a, float* b, float* c, int ldc, bool accumulate)
+    {
+        Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
+        if (accumulate)
+        {
+            c0 = Vector512.Load(c); c1 = Vector512.Load(c + ldc); c2 = Vector512.Load(c + 2 * ldc); c3 = Vector512.Load(c + 3 * ldc);
+            c4 = Vector512.Load(c + 4 * ldc); c5 = Vector512.Load(c + 5 * ldc); c6 = Vector512.Load(c + 6 * ldc); c7 = Vector512.Load(c + 7 * ldc);
+        }
+        for (int k = 0; k < kc; k++)
+        {
+            var b0 = Vector512.Load(b);
+            c0 = Avx512F.FusedMultiplyAdd(Vector512.Create(a[0]), b0, c0);
+            c1 = Avx512F.FusedMultiplyAdd(Vector512.Create(a[1]), b0, c1);
+            c2 = Avx512F.FusedMultiplyAdd(Vector512.Create(a[2]), b0, c2);
+            c3 = Avx512F.FusedMultiplyAdd(Vector512.Create(a[3]), b0, c3);
+            c4 = Avx512F.FusedMultiplyAdd(Vector512.Create(a[4]), b0, c4);
+            c5 = Avx512F.FusedMultiplyAdd(Vector512.Create(a[5]), b0, c5);
+            c6 = Avx512F.FusedMultiplyAdd(Vector512.Create(a[6]), b0, c6);
+            c7 = Avx512F.FusedMultiplyAdd(Vector512.Create(a[7]), b0, c7);
+            a += MR;
+            b += NR;
+        }
+        c0.Store(c); c1.Store(c + ldc); c2.Store(c + 2 * ldc); c3.Store(c + 3 * ldc);
+        c4.Store(c + 4 * ldc); c5.Store(c + 5 * ldc); c6.Store(c + 6 * ldc); c7.Store(c + 7 * ldc);
+    }
+
     /// <summary>
     /// Portable fallback: 256-bit vectors (AVX2+FMA on x64, software elsewhere). Sixteen registers hold
     /// only a 4 x 16 block with its operands, so the 8 x 32 tile is done in four passes over the depth.
@@ -70,6 +117,13 @@ internal static unsafe class MicroKernels
         for (int rowHalf = 0; rowHalf < 2; rowHalf++)
             for (int colHalf = 0; colHalf < 2; colHalf++)
                 Vector256Quarter(kc, a + 4 * rowHalf, b + 16 * colHalf, c + 4 * rowHalf * ldc + 16 * colHalf, ldc, accumulate);
+    }
+
+    /// <summary>The fallback's 8 x 16: the two row quarters of the B sliver's first column half.</summary>
+    private static void Vector256HalfKernel(int kc, float* a, float* b, float* c, int ldc, bool accumulate)
+    {
+        Vector256Quarter(kc, a, b, c, ldc, accumulate);
+        Vector256Quarter(kc, a + 4, b, c + 4 * ldc, ldc, accumulate);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

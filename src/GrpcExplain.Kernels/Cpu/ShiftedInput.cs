@@ -25,23 +25,20 @@ internal sealed unsafe class ShiftedInput : IDisposable
         int length = n * layout.SamplePitch + layout.Pitch + Gemm.NR;
         _data = cpu.RentUninitialized(length);
         Array.Clear(_data, n * layout.SamplePitch, length - n * layout.SamplePitch);
-        float[] x = CpuBackend.D(src);
-        float[]? s = CpuBackend.DOrNull(scale);
-        var data = _data;
+        float* x = CpuBackend.P(src), s = CpuBackend.P(scale), data = Pointer;
+        int pitch = layout.Pitch, top = layout.PadTop, left = layout.PadLeft, planeLength = layout.Height * pitch;
         cpu.For(n * c, plane =>
         {
-            float sc = s is null ? 1f : s[plane];
-            var padded = data.AsSpan(plane * layout.Height * layout.Pitch, layout.Height * layout.Pitch);
-            padded[..(layout.PadTop * layout.Pitch)].Clear();
-            padded[((layout.PadTop + h) * layout.Pitch)..].Clear();
+            float sc = s == null ? 1f : s[plane];
+            float* padded = data + (long)plane * planeLength, from = x + (long)plane * h * w;
+            GatherB.Zero(padded, top * pitch);
+            GatherB.Zero(padded + (top + h) * pitch, planeLength - (top + h) * pitch);
             for (int r = 0; r < h; r++)
             {
-                var from = x.AsSpan((plane * h + r) * w, w);
-                var row = padded.Slice((layout.PadTop + r) * layout.Pitch, layout.Pitch);
-                row[..layout.PadLeft].Clear();
-                row[(layout.PadLeft + w)..].Clear();
-                var to = row.Slice(layout.PadLeft, w);
-                for (int i = 0; i < w; i++) to[i] = from[i] * sc;
+                float* row = padded + (top + r) * pitch;
+                GatherB.Zero(row, left);
+                GatherB.Scaled(from + r * w, row + left, w, sc);
+                GatherB.Zero(row + left + w, pitch - left - w);
             }
         }, (long)h * w);
     }
@@ -71,22 +68,25 @@ internal sealed record ShiftedLayout(int Channels, int H, int W, int MinOffY, in
 }
 
 /// <summary>
-/// B[kidx, (n, q)] = src[n·samplePitch + offset[kidx] + q] for q &lt; columnsPerSample: the im2col of a
-/// <see cref="ShiftedInput"/>, packed by copying runs.
+/// B[kidx, (n, a, b)] = src[n·samplePitch + offset[kidx] + a·pitch + b] for a &lt; ga, b &lt; gridWidth: the
+/// im2col of a <see cref="ShiftedInput"/>, packed by copying runs. With gridWidth = pitch the columns are
+/// whole padded rows (junk included) and a sample is one run; with gridWidth = Gb only the real points.
 /// </summary>
-internal readonly unsafe struct ShiftedB(float* src, int samplePitch, int columnsPerSample, int* offset) : IPackB
+internal readonly unsafe struct ShiftedB(float* src, int samplePitch, int pitch, int ga, int gridWidth, int* offset) : IPackB
 {
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Pack(int k0, int kc, int j0, int nc, float* dst)
     {
         var runs = stackalloc (int At, int Length, long Source)[Gemm.NR];
+        int perSample = ga * gridWidth;
         for (int s = 0; s < nc; s += Gemm.NR)
         {
             int cols = Math.Min(Gemm.NR, nc - s), count = 0;
             for (int t = 0; t < cols;)
             {
-                int j = j0 + s + t, n = j / columnsPerSample, q = j % columnsPerSample, len = Math.Min(columnsPerSample - q, cols - t);
-                runs[count++] = (t, len, (long)n * samplePitch + q);
+                int j = j0 + s + t, n = j / perSample, a = j % perSample / gridWidth, b = j % gridWidth;
+                int len = Math.Min(gridWidth == pitch ? perSample - a * gridWidth - b : gridWidth - b, cols - t);
+                runs[count++] = (t, len, (long)n * samplePitch + a * pitch + b);
                 t += len;
             }
             float* sliver = dst + (long)s * kc;
@@ -100,14 +100,24 @@ internal readonly unsafe struct ShiftedB(float* src, int samplePitch, int column
             {
                 float* d = sliver + kk * Gemm.NR;
                 int off = offset[k0 + kk];
-                for (int r = 0; r < count; r++)
-                {
-                    float* from = src + runs[r].Source + off;
-                    for (int i = 0; i < runs[r].Length; i++) d[runs[r].At + i] = from[i];
-                }
+                for (int r = 0; r < count; r++) CopyRun(src + runs[r].Source + off, d + runs[r].At, runs[r].Length);
                 GatherB.Zero(d + cols, Gemm.NR - cols);
             }
         }
+    }
+
+    /// <summary>A short run (a small map's row: 4, 8 or 16 floats) by whole vectors where it can.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CopyRun(float* s, float* d, int len)
+    {
+        int i = 0;
+        for (; i + 8 <= len; i += 8) Vector256.Store(Vector256.Load(s + i), d + i);
+        if (i + 4 <= len)
+        {
+            Vector128.Store(Vector128.Load(s + i), d + i);
+            i += 4;
+        }
+        for (; i < len; i++) d[i] = s[i];
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

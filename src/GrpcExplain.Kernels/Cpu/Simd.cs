@@ -6,13 +6,25 @@ namespace GrpcExplain.Kernels.Cpu;
 /// <summary>Vector helpers for the element-wise and reduction loops (Vector&lt;float&gt;: the widest the JIT supports).</summary>
 internal static class Simd
 {
+    /// <summary>
+    /// Four independent sums: with one, every step waits for the previous add, and the short dots of a
+    /// batch-1 forward (a 256-wide fully connected layer's rows, demodulation's) are all latency.
+    /// </summary>
     public static float Dot(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
     {
         var va = MemoryMarshal.Cast<float, Vector<float>>(a);
         var vb = MemoryMarshal.Cast<float, Vector<float>>(b);
-        var acc = Vector<float>.Zero;
-        for (int i = 0; i < va.Length; i++) acc += va[i] * vb[i];
-        float s = Vector.Sum(acc);
+        Vector<float> acc = Vector<float>.Zero, acc1 = Vector<float>.Zero, acc2 = Vector<float>.Zero, acc3 = Vector<float>.Zero;
+        int v = 0;
+        for (; v + 4 <= va.Length; v += 4)
+        {
+            acc += va[v] * vb[v];
+            acc1 += va[v + 1] * vb[v + 1];
+            acc2 += va[v + 2] * vb[v + 2];
+            acc3 += va[v + 3] * vb[v + 3];
+        }
+        for (; v < va.Length; v++) acc += va[v] * vb[v];
+        float s = Vector.Sum(acc + acc1 + (acc2 + acc3));
         for (int i = va.Length * Vector<float>.Count; i < a.Length; i++) s += a[i] * b[i];
         return s;
     }

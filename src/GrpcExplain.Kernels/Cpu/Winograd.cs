@@ -49,7 +49,7 @@ internal static unsafe class Winograd
             if (nBlocks < cpu.Threads) mc = Math.Min(mc, Math.Max(Gemm.MR, Gemm.RoundUp(Gemm.CeilDiv(co, cpu.Threads), Gemm.MR)));
             int mBlocks = Gemm.CeilDiv(co, mc);
             var job = new Job(Pointer(prepared), n, ci, h, w, co, u, CpuBackend.P(y), CpuBackend.P(outScale), epilogue,
-                nc, mc, mBlocks, cpu.Isa == CpuIsa.Avx512 ? MicroKernels.ForAvx512 : MicroKernels.ForVector256);
+                nc, mc, mBlocks, MicroKernels.For(cpu.Isa));
             cpu.For(mBlocks * nBlocks, job.Run, (long)Math.Min(mc, co) * nc * ci * Positions);
         }
         finally
@@ -68,29 +68,47 @@ internal static unsafe class Winograd
         var (n, c, h, w) = x.Shape.Nchw;
         int half = w / 2 + 1, pitch = 2 * half, plane = (h + 2) * pitch;
         var data = cpu.RentUninitialized(n * c * plane);
-        float[] xd = CpuBackend.D(x);
-        float[]? s = CpuBackend.DOrNull(scale);
+        float* xd = CpuBackend.P(x), s = CpuBackend.P(scale), dd = Pointer(data);
         cpu.For(n * c, p =>
         {
-            float sc = s is null ? 1f : s[p];
-            var dst = data.AsSpan(p * plane, plane);
-            dst[..pitch].Clear();
-            dst[((h + 1) * pitch)..].Clear();
+            float sc = s == null ? 1f : s[p];
+            float* dst = dd + (long)p * plane;
+            GatherB.Zero(dst, pitch);
+            GatherB.Zero(dst + (h + 1) * pitch, pitch);
             for (int r = 0; r < h; r++)
             {
-                var from = xd.AsSpan((p * h + r) * w, w);
-                var e = dst.Slice((r + 1) * pitch, half);
-                var o = dst.Slice((r + 1) * pitch + half, half);
+                float* e = dst + (r + 1) * pitch, o = e + half;
                 e[0] = 0;
                 o[half - 1] = 0;
-                for (int q = 0; q < w / 2; q++)
-                {
-                    o[q] = from[2 * q] * sc;
-                    e[q + 1] = from[2 * q + 1] * sc;
-                }
+                SplitRow(xd + ((long)p * h + r) * w, w / 2, sc, o, e + 1);
             }
         }, (long)h * w);
         return data;
+    }
+
+    /// <summary>even[q] = from[2q]·sc, odd[q] = from[2q + 1]·sc for q &lt; count.</summary>
+    private static void SplitRow(float* from, int count, float sc, float* even, float* odd)
+    {
+        int q = 0;
+        if (Avx2.IsSupported)
+        {
+            var vs = Vector256.Create(sc);
+            for (; q + 8 <= count; q += 8)
+            {
+                var a = Avx.LoadVector256(from + 2 * q) * vs;
+                var b = Avx.LoadVector256(from + 2 * q + 8) * vs;
+                // Per 128-bit lane a0 a2 b0 b2 (and a1 a3 b1 b3); then the 64-bit pairs put in order.
+                var evens = Avx.Shuffle(a, b, 0b10_00_10_00).AsDouble();
+                var odds = Avx.Shuffle(a, b, 0b11_01_11_01).AsDouble();
+                Avx.Store(even + q, Avx2.Permute4x64(evens, 0b11_01_10_00).AsSingle());
+                Avx.Store(odd + q, Avx2.Permute4x64(odds, 0b11_01_10_00).AsSingle());
+            }
+        }
+        for (; q < count; q++)
+        {
+            even[q] = from[2 * q] * sc;
+            odd[q] = from[2 * q + 1] * sc;
+        }
     }
 
     private static float* Pointer(float[] pinned) => (float*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(pinned));
@@ -134,7 +152,7 @@ internal static unsafe class Winograd
 
     /// <summary>One convolution's tasks: task = (row block, column block of tiles).</summary>
     private sealed class Job(float* src, int n, int ci, int h, int w, int co, float[][] u, float* y, float* outScale, EpilogueArgs epilogue,
-        int nc, int mc, int mBlocks, MicroKernels.Kernel kernel)
+        int nc, int mc, int mBlocks, MicroKernels.Set kernels)
     {
         private readonly int _th = h / 2, _tw = w / 2, _pitch = 2 * (w / 2 + 1), _tiles = n * (h / 2) * (w / 2);
 
@@ -156,10 +174,7 @@ internal static unsafe class Winograd
                 TransformInput(k0, kc, j0, cols, bBlocks, bStride);
                 for (int xi = 0; xi < Positions; xi++)
                 {
-                    float* a = Pointer(u[xi]) + (long)k0 * mPadded + (long)m0 * kc, b = bBlocks + xi * bStride, c = cBlocks + xi * cStride;
-                    for (int i = 0; i < rows; i += Gemm.MR)
-                        for (int j = 0; j < cols; j += Gemm.NR)
-                            kernel(kc, a + (long)i * kc, b + (long)j * kc, c + (long)i * ldc + j, ldc, k0 > 0);
+                    kernels.Block(kc, Pointer(u[xi]) + (long)k0 * mPadded + (long)m0 * kc, rows, bBlocks + xi * bStride, cols, cBlocks + xi * cStride, ldc, k0 > 0);
                 }
             }
             TransformOutput(m0, rows, j0, cols, cBlocks, cStride, ldc);
@@ -268,6 +283,11 @@ internal static unsafe class Winograd
                     float* out0 = y + (long)(sample * co + m) * h * w + p0;
                     OutputRun(blocks + (long)r * ldc + t, blockStride, len, sc, out0, out0 + w);
                     if (!epilogue.Active) continue;
+                    if (len == _tw)
+                    {
+                        epilogue.Apply(out0, 2 * w, sample, m, p0, h * w); // a whole tile row: its two output rows are contiguous
+                        continue;
+                    }
                     epilogue.Apply(out0, 2 * len, sample, m, p0, h * w);
                     epilogue.Apply(out0 + w, 2 * len, sample, m, p0 + w, h * w);
                 }
