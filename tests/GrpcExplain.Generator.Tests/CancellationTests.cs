@@ -16,8 +16,8 @@ public class CancellationTests
     private const int Batch = 256;
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    /// <summary>Slow enough per sample (64x64, 16 channels) that a 256-sample batch takes far longer than a cancellation needs.</summary>
-    private static readonly GeneratorConfig Slow = new(ZDim: 8, CDim: 0, WDim: 8, ImgResolution: 64, ImgChannels: 1, MappingLayers: 1, ChannelBase: 1024, ChannelMax: 16);
+    /// <summary>Slow enough per sample (64x64, 32 channels at every resolution) that a 256-sample batch takes far longer than a cancellation or a 300 ms deadline needs, on the faster CPU backend too (at 16 channels the batch could finish inside the deadline).</summary>
+    private static readonly GeneratorConfig Slow = new(ZDim: 8, CDim: 0, WDim: 8, ImgResolution: 64, ImgChannels: 1, MappingLayers: 1, ChannelBase: 2048, ChannelMax: 32);
 
     private static Task<GeneratorServer> StartAsync() =>
         GeneratorServer.StartAsync(TestGenerators.Factory(TinyGenerators.Weights(Slow)), o => (o.MaxBatchSize, o.ComputeBatchSize) = (Batch, 1));
