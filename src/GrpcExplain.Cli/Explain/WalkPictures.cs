@@ -1,4 +1,6 @@
 using System.Globalization;
+using GrpcExplain.Classifiers;
+using GrpcExplain.Explain.HeatMaps;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.Formats.Gif;
 using SixLabors.ImageSharp.PixelFormats;
@@ -111,28 +113,28 @@ internal static class WalkPictures
         using (var titleFont = Font(13)) canvas.DrawText(title, Gap, 18, titleFont, ink);
         using var font = Font(11);
         canvas.DrawText(subtitle, Gap, 36, font, ink);
-        using (var bitmap = SKBitmap.Decode(overlayPng))
-        using (var image = SKImage.FromBitmap(bitmap))
-            canvas.DrawImage(image, new SKRect(Gap, Header, Gap + Side, Header + Side), new SKSamplingOptions(SKFilterMode.Nearest));
-        // HeatMapOverlay's ramp over mid-grey: (1 − 0.6 r) × 0 + 0.6 r × red, relevance r from 0 to 1.
+        DrawPng(canvas, overlayPng, new SKRect(Gap, Header, Gap + Side, Header + Side));
+        // The scale is the overlay itself over mid-grey, relevance 0 to 1 from left to right.
+        var relevance = Enumerable.Range(0, Side).Select(x => x / (Side - 1f)).ToArray();
+        var ramp = HeatMapOverlay.Render(new ImageBatch(new float[Side], 1, 1, 1, Side), new HeatMap(HeatMapMethod.Occlusion, relevance, 1, Side));
         float top = Header + Side + Gap;
-        for (int x = 0; x < Side; x++)
-        {
-            float a = 0.6f * x / (Side - 1);
-            byte Level(float red) => (byte)Math.Round((a * red + 1) * 127.5f);
-            using var paint = Paint(new SKColor(Level(1f), Level(-1f), Level(-1f)));
-            canvas.DrawRect(Gap + x, top, 1, Ramp, paint);
-        }
+        DrawPng(canvas, ExplainImages.Png(ramp, 3, 1, Side), new SKRect(Gap, top, Gap + Side, top + Ramp));
         canvas.DrawText("relevance 0", Gap, top + Ramp + 12, font, ink);
         canvas.DrawText("1", Gap + Side - font.MeasureText("1"), top + Ramp + 12, font, ink);
         return Encode(surface);
     }
 
+    /// <summary>A PNG scaled into <paramref name="rect"/> with nearest-neighbour sampling, so pixels stay pixels.</summary>
+    private static void DrawPng(SKCanvas canvas, byte[] png, SKRect rect)
+    {
+        using var bitmap = SKBitmap.Decode(png);
+        using var image = SKImage.FromBitmap(bitmap);
+        canvas.DrawImage(image, rect, new SKSamplingOptions(SKFilterMode.Nearest));
+    }
+
     private static void DrawCard(SKCanvas canvas, FrameCard frame, float left, float top)
     {
-        using (var bitmap = SKBitmap.Decode(frame.Png))
-        using (var image = SKImage.FromBitmap(bitmap))
-            canvas.DrawImage(image, new SKRect(left, top, left + CardImage, top + CardImage), new SKSamplingOptions(SKFilterMode.Nearest));
+        DrawPng(canvas, frame.Png, new SKRect(left, top, left + CardImage, top + CardImage));
         using var font = Font(11);
         using var ink = Paint(frame.IsTarget ? Reached : Ink);
         string alpha = frame.Alpha.ToString("0.00", CultureInfo.InvariantCulture), p = frame.TargetProbability.ToString("0.000", CultureInfo.InvariantCulture);
