@@ -2,6 +2,7 @@ using Grpc.Core;
 using Grpc.Core.Interceptors;
 using GrpcExplain.Explain.Directions;
 using GrpcExplain.Explain.Generation;
+using GrpcExplain.Protos.V1;
 
 namespace GrpcExplain.Coordinator;
 
@@ -32,7 +33,7 @@ internal sealed partial class CoordinatorErrorInterceptor(ILogger<CoordinatorErr
         {
             throw new RpcException(new Status(StatusCode.FailedPrecondition, e.Message));
         }
-        catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested)
+        catch (Exception e) when (CallEnd.Explains(e, context))
         {
             LogCancelled(log, context.Method);
             throw new RpcException(new Status(StatusCode.Cancelled, $"{context.Method} was cancelled (or its deadline passed); its work has stopped."));

@@ -154,11 +154,13 @@ internal sealed partial class GeneratorGrpcService(GeneratorModel model, IOption
             await foreach (var message in messages.Reader.ReadAllAsync(CancellationToken.None).ConfigureAwait(false))
                 await responseStream.WriteAsync(message, context.CancellationToken).ConfigureAwait(false);
         }
-        catch
+        catch (Exception e)
         {
             // The client is gone or the stream broke: stop the steps before answering.
             await stop.CancelAsync().ConfigureAwait(false);
             await work.ContinueWith(_ => { }, TaskScheduler.Default).ConfigureAwait(false);
+            if (e is not OperationCanceledException && CallEnd.Explains(e, context))
+                throw new OperationCanceledException($"{nameof(Project)} ended by the client or its deadline while writing", e, context.CancellationToken);
             throw;
         }
         var done = await work.ConfigureAwait(false);

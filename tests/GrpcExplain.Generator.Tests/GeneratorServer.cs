@@ -31,7 +31,8 @@ public sealed class GeneratorServer : IAsyncDisposable
 
     public GrpcChannel Channel { get; }
     public GeneratorService.GeneratorServiceClient Client { get; }
-    public GeneratorModel Model => _app.Services.GetRequiredService<GeneratorModel>();
+    public IServiceProvider Services => _app.Services;
+    public GeneratorModel Model => Services.GetRequiredService<GeneratorModel>();
     public Uri Address { get; private set; } = null!;
     public IReadOnlyCollection<string> Log => _log.Lines;
 
@@ -75,7 +76,7 @@ public sealed class GeneratorServer : IAsyncDisposable
             public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
             public bool IsEnabled(LogLevel logLevel) => true;
             public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-                sink._lines.Enqueue($"{logLevel} {category}: {formatter(state, exception)}");
+                sink._lines.Enqueue($"{logLevel} {category}: {formatter(state, exception)}{(exception is null ? "" : $" [{exception.GetType().Name}: {exception.Message}]")}");
         }
     }
 }
