@@ -85,7 +85,10 @@ internal sealed partial class ExplainerGrpcService(GeneratorClient generator, IL
 
     private static ExplainResponse ToMessage(ExplanationEvent e, GeneratorInfo info) => e switch
     {
-        OriginalPredicted o => new ExplainResponse { OriginalPrediction = new OriginalPrediction { Prediction = TensorMessages.Probabilities(o.Prediction) } },
+        OriginalPredicted o => new ExplainResponse
+        {
+            OriginalPrediction = new OriginalPrediction { Prediction = TensorMessages.Probabilities(o.Prediction), PngInput = Google.Protobuf.ByteString.CopyFrom(ImageFiles.Png(o.Input)) },
+        },
         ProjectionProgressed p => new ExplainResponse
         {
             ProjectionProgress = new ProjectProgress { Step = p.Progress.Step, NumSteps = p.Progress.NumSteps, Loss = p.Progress.Loss, ElapsedSeconds = p.Progress.ElapsedSeconds },

@@ -36,7 +36,7 @@ public sealed record ExplainerSettings(int BlackBoxProbes = 32, float BlackBoxRa
 /// <summary>One message of an explanation, in the order they come.</summary>
 public abstract record ExplanationEvent;
 
-public sealed record OriginalPredicted(ClassPrediction Prediction) : ExplanationEvent;
+public sealed record OriginalPredicted(ClassPrediction Prediction, ImageBatch Input) : ExplanationEvent;
 
 public sealed record ProjectionProgressed(ProjectionProgress Progress) : ExplanationEvent;
 
@@ -69,7 +69,7 @@ public sealed class Explainer(IGeneratorClient generator, ILatentEncoder encoder
         var clock = Stopwatch.StartNew();
         using var sideWork = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var original = await ClassPrediction.OfAsync(classifier, job.Image, cancellationToken).ConfigureAwait(false);
-        yield return new OriginalPredicted(original);
+        yield return new OriginalPredicted(original, job.Image);
 
         var heatMap = GradCamHeatMap.OfAsync(classifier, job.Image, job.TargetClass, settings.OcclusionPatch, settings.OcclusionStride, sideWork.Token);
         try

@@ -31,13 +31,34 @@ public class ImageFitTests
         var resized = await OriginalPredictionAsync(deployment, Png(framed), ImageFit.Resize);
         var byClassifier = await OriginalPredictionAsync(deployment, Png(framed), ImageFit.Unspecified);
 
-        Assert.Equal(exact.Probabilities, cropped.Probabilities);
-        Assert.Equal(resized.Probabilities, byClassifier.Probabilities);
+        Assert.Equal(exact.Prediction.Probabilities, cropped.Prediction.Probabilities);
+        Assert.Equal(resized.Prediction.Probabilities, byClassifier.Prediction.Probabilities);
         // Resizing takes the 40x40 centre (white frame included) down to 32x32: another image, another prediction.
-        Assert.NotEqual(exact.Probabilities, resized.Probabilities);
+        Assert.NotEqual(exact.Prediction.Probabilities, resized.Prediction.Probabilities);
+
+        // The stream sends back the input as fitted: the crop is the input itself, the resize a 32x32 picture with the frame in it.
+        Assert.Equal(Pixels(input), Pixels(exact.PngInput));
+        Assert.Equal(Pixels(input), Pixels(cropped.PngInput));
+        using var resizedInput = SixLabors.ImageSharp.Image.Load<L8>(resized.PngInput.Span);
+        Assert.Equal((res, res), (resizedInput.Width, resizedInput.Height));
+        Assert.Equal(255, resizedInput[0, res / 2].PackedValue);
+        Assert.Equal(Pixels(resizedInput), Pixels(byClassifier.PngInput));
     }
 
-    private static async Task<ClassProbabilities> OriginalPredictionAsync(Deployment deployment, byte[] png, ImageFit fit)
+    private static byte[] Pixels(Google.Protobuf.ByteString png)
+    {
+        using var image = SixLabors.ImageSharp.Image.Load<L8>(png.Span);
+        return Pixels(image);
+    }
+
+    private static byte[] Pixels(Image<L8> image)
+    {
+        var pixels = new byte[image.Width * image.Height];
+        image.CopyPixelDataTo(pixels);
+        return pixels;
+    }
+
+    private static async Task<OriginalPrediction> OriginalPredictionAsync(Deployment deployment, byte[] png, ImageFit fit)
     {
         var request = ExplainTests.Request(deployment);
         request.Image = new ProtoImage { Encoded = new EncodedImage { Format = ImageFormat.Png, Data = Google.Protobuf.ByteString.CopyFrom(png) } };
@@ -46,7 +67,7 @@ public class ImageFitTests
         request.NumFrames = 2;
         using var call = deployment.Client.Explain(request, cancellationToken: Ct);
         var responses = await ExplainTests.ReadAllAsync(call);
-        return responses.Single(r => r.EventCase == Case.OriginalPrediction).OriginalPrediction.Prediction;
+        return responses.Single(r => r.EventCase == Case.OriginalPrediction).OriginalPrediction;
     }
 
     private static byte[] Png(Image<L8> image)

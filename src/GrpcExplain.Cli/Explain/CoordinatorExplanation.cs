@@ -12,8 +12,8 @@ namespace GrpcExplain.Cli.Explain;
 
 /// <summary>
 /// An explanation asked of an ExplainerService: the image file goes as it is (the coordinator checks
-/// it against its generator), and the stream's messages are written as they come, exactly as an
-/// in-process explanation's events are. The service's refusals become one clear message: bad input
+/// it against its generator and fits it; input.png is the fitted input it sends back), and the stream's
+/// messages are written as they come, exactly as an in-process explanation's events are. The service's refusals become one clear message: bad input
 /// (INVALID_ARGUMENT, NOT_FOUND) is a usage error, anything else a failure.
 /// </summary>
 internal static class CoordinatorExplanation
@@ -53,7 +53,6 @@ internal static class CoordinatorExplanation
         else request.AlphaRange = new AlphaRange { AlphaStart = 0, AlphaEnd = maxAlpha };
 
         var output = new ExplanationOutput(settings.OutputDirectory, ExplainRun.Context(settings, address.ToString(), null, settings.Classifier, "", target, maxAlpha));
-        output.Input(AsPng(bytes));
         using var channel = GrpcChannel.ForAddress(address, new GrpcChannelOptions { MaxReceiveMessageSize = MaxMessageBytes, MaxSendMessageSize = MaxMessageBytes });
         var client = new ExplainerService.ExplainerServiceClient(channel);
         try
@@ -64,7 +63,7 @@ internal static class CoordinatorExplanation
                 switch (message.EventCase)
                 {
                     case ExplainResponse.EventOneofCase.OriginalPrediction:
-                        output.Original(Prediction(message.OriginalPrediction.Prediction));
+                        output.Original(message.OriginalPrediction.PngInput.ToByteArray(), Prediction(message.OriginalPrediction.Prediction));
                         break;
                     case ExplainResponse.EventOneofCase.ProjectionProgress:
                         progress.Report("projecting", message.ProjectionProgress.Step, message.ProjectionProgress.NumSteps);
@@ -109,15 +108,6 @@ internal static class CoordinatorExplanation
                 : $"the coordinator at {address} failed: {e.StatusCode}: {e.Status.Detail}", e);
         }
         throw new InvalidOperationException($"the coordinator at {address} ended the stream without a summary.");
-    }
-
-    /// <summary>The input as the output folder keeps it (input.png), whatever its file format; the coordinator is sent the file itself.</summary>
-    private static byte[] AsPng(byte[] file)
-    {
-        using var image = SixLabors.ImageSharp.Image.Load(file);
-        using var stream = new MemoryStream();
-        image.Save(stream, new SixLabors.ImageSharp.Formats.Png.PngEncoder());
-        return stream.ToArray();
     }
 
     private static ClassPrediction Prediction(ClassProbabilities p) => new([.. p.Probabilities], p.PredictedClass, [.. p.ClassNames]);

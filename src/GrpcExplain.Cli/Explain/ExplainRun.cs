@@ -47,14 +47,13 @@ internal static class ExplainRun
             }, cancellation).ConfigureAwait(false);
 
         var output = new ExplanationOutput(settings.OutputDirectory, Context(settings, pairing.Folder, pairing.Synthetic, model, explainer.Classifier.Description.Version, target, walk.MaxAlpha));
-        output.Input(ExplainImages.Png(image));
         await foreach (var e in explainer.ExplainAsync(image, target, settings.Method, walk, settings.ProjectionSteps, settings.WPlus, settings.ProbeSamples, cancellation)
             .ConfigureAwait(false))
         {
             switch (e)
             {
                 case OriginalPredicted o:
-                    output.Original(o.Prediction);
+                    output.Original(ExplainImages.Png(o.Input), o.Prediction);
                     break;
                 case ProjectionProgressed p:
                     progress.Report("projecting", p.Progress.Step, p.Progress.NumSteps);

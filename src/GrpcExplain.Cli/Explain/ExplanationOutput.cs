@@ -65,9 +65,12 @@ internal sealed class ExplanationOutput
 
     public int FrameCount => _frames.Count;
 
-    public void Input(byte[] png) => Write(InputFile, png);
-
-    public void Original(ClassPrediction prediction) => _original = prediction;
+    /// <summary>The input as the models saw it (fitted to their resolution and channels) and the prediction on it.</summary>
+    public void Original(byte[] inputPng, ClassPrediction prediction)
+    {
+        _original = prediction;
+        Write(InputFile, inputPng);
+    }
 
     public void Reconstruction(byte[] png, ClassPrediction prediction, double meanSquaredError, string? warning, bool fromEncoder)
     {

@@ -97,6 +97,10 @@ public sealed class ExplainEndToEndTests(ExplainFixture run) : IClassFixture<Exp
         Assert.Equal("mean_w", remote.GetProperty("projection_start").GetString());
         var p = remote.GetProperty("frames").EnumerateArray().Select(f => f.GetProperty("target_probability").GetDouble()).ToList();
         Assert.True(p[^1] > p[0], $"target probability along the walk: {string.Join(", ", p)}");
+        // The file went framed (80x72); input.png is the fitted input the coordinator sent back: the example.
+        using var example = Image.Load<Rgb24>(run.Input);
+        using var input = Image.Load<Rgb24>(Path.Combine(run.CoordinatorOut, ExplanationOutput.InputFile));
+        Assert.Equal(Pixels(example), Pixels(input));
     }
 
     [Fact]
@@ -116,11 +120,7 @@ public sealed class ExplainEndToEndTests(ExplainFixture run) : IClassFixture<Exp
     {
         // The 64x64 example in the middle of a wider white frame: its central crop is the example itself.
         using var example = Image.Load<Rgb24>(run.Input);
-        using var framed = new Image<Rgb24>(80, 72, new Rgb24(255, 255, 255));
-        for (int y = 0; y < 64; y++)
-            for (int x = 0; x < 64; x++) framed[x + 8, y + 4] = example[x, y];
-        string file = Path.Combine(run.Dir, "framed.png");
-        framed.SaveAsPng(file);
+        string file = run.Framed;
 
         string cropped = Path.Combine(run.Dir, "cropped"), resized = Path.Combine(run.Dir, "resized");
         var crop = CliHarness.Run([.. run.InProcessArgs(cropped, 2, "--stop-at", "none", "--fit", "crop").Select(a => a == run.Input ? file : a)]);
