@@ -14,7 +14,7 @@ namespace GrpcExplain.Cli.Train;
 internal sealed class TrainGanCommand
 {
     private readonly Option<string> _data = new("--data") { Description = "Training images: a folder with train/CLASS/*.png|jpg (and val/ for FID's floor), or a MedMNIST .npz. Required for a new run.", HelpName = "PATH" };
-    private readonly Option<string> _out = new("--out") { Description = "Run folder: checkpoint.safetensors, state.json, generator.safetensors, samples/, log.jsonl, metrics.json. A run already there is resumed.", Required = true, HelpName = "RUN" };
+    private readonly Option<string> _out = new("--out") { Description = "Run folder: checkpoint.safetensors, state.json, generator.safetensors, samples/, log.jsonl, fid.jsonl, training.png, metrics.json. A run already there is resumed.", Required = true, HelpName = "RUN" };
     private readonly Option<int?> _resolution = new("--resolution") { Description = "Image size (a power of two; default 64).", HelpName = "R" };
     private readonly Option<int?> _channels = new("--channels") { Description = "1 (grey) or 3 (RGB); default: grey when the first train image is.", HelpName = "1|3" };
     private readonly Option<string> _fit = new("--fit") { Description = "How images reach the resolution: the central crop (no resampling) or the central square resized (default).", HelpName = "crop|resize" };
@@ -32,7 +32,8 @@ internal sealed class TrainGanCommand
     private readonly Option<int?> _seed = new("--seed") { Description = "Seed of every random draw of the run (default 0).", HelpName = "S" };
     private readonly Option<string> _backend = new("--backend") { Description = "Where the kernels run; auto is cuda when an NVIDIA GPU is present, else cpu.", HelpName = string.Join('|', Backends.Names), DefaultValueFactory = _ => "auto" };
     private readonly Option<bool> _resume = new("--resume") { Description = "Continue the run in RUN (an error if it holds no checkpoint); without it a checkpoint there is resumed too, and said so." };
-    private readonly Option<int?> _fidImages = new("--fid-images") { Description = $"G_ema images for FID-ResNet18 at the end (default {TrainGanRequest.DefaultFidImages}; 0 skips it).", HelpName = "N" };
+    private readonly Option<int?> _fidImages = new("--fid-images") { Description = $"G_ema images for each FID-ResNet18 (default {TrainGanRequest.DefaultFidImages}; 0 skips them).", HelpName = "N" };
+    private readonly Option<double?> _fidKimg = new("--fid-kimg") { Description = "FID-ResNet18 also every N kimg while training, into RUN/fid.jsonl and RUN/training.png (default: only at the end).", HelpName = "N" };
     private readonly Option<string> _cache = new("--cache") { Description = "Folder for the decoded data and the reals' FID statistics (default RUN/cache).", HelpName = "DIR" };
 
     public static Command Create(TextWriter stdout, TextWriter stderr, bool interactive, CancellationToken cancellation)
@@ -42,7 +43,7 @@ internal sealed class TrainGanCommand
         {
             options._data, options._out, options._resolution, options._channels, options._fit, options._kimg, options._batch,
             options._channelBase, options._channelMax, options._zDim, options._wDim, options._mappingLayers, options._gamma, options._noAda,
-            options._adaKimg, options._snapshotKimg, options._seed, options._backend, options._resume, options._fidImages, options._cache,
+            options._adaKimg, options._snapshotKimg, options._seed, options._backend, options._resume, options._fidImages, options._fidKimg, options._cache,
         };
         command.SetAction(parsed =>
         {
@@ -96,7 +97,8 @@ internal sealed class TrainGanCommand
             ZDim = Positive(parsed, _zDim, "--z-dim"), WDim = Positive(parsed, _wDim, "--w-dim"), MappingLayers = mappingLayers,
             Gamma = gamma, Ada = parsed.GetValue(_noAda) ? false : null, AdaKimg = PositiveReal(parsed, _adaKimg, "--ada-kimg"),
             SnapshotKimg = PositiveReal(parsed, _snapshotKimg, "--snapshot-kimg"), Seed = parsed.GetValue(_seed),
-            Backend = backend, Resume = parsed.GetValue(_resume), FidImages = fidImages, CacheDirectory = parsed.GetValue(_cache),
+            Backend = backend, Resume = parsed.GetValue(_resume), FidImages = fidImages,
+            FidKimg = PositiveReal(parsed, _fidKimg, "--fid-kimg"), CacheDirectory = parsed.GetValue(_cache),
         };
     }
 

@@ -34,6 +34,7 @@ internal sealed record TrainGanRequest
     public BackendKind Backend { get; init; }
     public bool Resume { get; init; }
     public int? FidImages { get; init; }
+    public double? FidKimg { get; init; }
     public string? CacheDirectory { get; init; }
 
     /// <summary>The given settings over <paramref name="start"/> (a checkpoint's configuration, or the defaults).</summary>
@@ -69,6 +70,7 @@ internal sealed record TrainGanRequest
         Kimg = Kimg ?? DefaultKimg,
         SnapshotKimg = SnapshotKimg ?? DefaultSnapshotKimg,
         FidImages = FidImages ?? DefaultFidImages,
+        FidKimg = FidKimg ?? 0,
         CacheDirectory = CacheDirectory,
     };
 }

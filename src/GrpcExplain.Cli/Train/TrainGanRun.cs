@@ -6,8 +6,9 @@ namespace GrpcExplain.Cli.Train;
 
 /// <summary>
 /// Runs a <see cref="TrainGanRequest"/>: a new run, or the one RUN/ holds (said so, and refused when the
-/// command line asks for a different configuration); progress on stderr, a summary on stdout. Ctrl-C
-/// writes a checkpoint first, so the same command continues the run.
+/// command line asks for a different configuration); progress on stderr (with the last FID-ResNet18),
+/// RUN/training.png redrawn at every snapshot and measurement, a summary on stdout. Ctrl-C writes a
+/// checkpoint first, so the same command continues the run.
 /// </summary>
 internal static class TrainGanRun
 {
@@ -34,7 +35,13 @@ internal static class TrainGanRun
         GanRunResult result;
         try
         {
-            result = GanTraining.Run(start, wallSeconds, options, backend, e => Show(e, progress), cancellation);
+            GanFidEntry? lastFid = null;
+            result = GanTraining.Run(start, wallSeconds, options, backend, e =>
+            {
+                if (e is GanFidEntry fid) lastFid = fid;
+                if (e is GanSnapshotWritten or GanFidEntry) TrainingCurves.Write(options.RunDirectory);
+                Show(e, lastFid, progress);
+            }, cancellation);
         }
         catch (OperationCanceledException)
         {
@@ -82,7 +89,7 @@ internal static class TrainGanRun
         return (snapshot, state.WallSeconds);
     }
 
-    private static void Show(GanEvent e, ConsoleProgress progress)
+    private static void Show(GanEvent e, GanFidEntry? lastFid, ConsoleProgress progress)
     {
         switch (e)
         {
@@ -94,8 +101,9 @@ internal static class TrainGanRun
                 string rt = p.AdaRt is { } t ? t.ToString("F2", CultureInfo.InvariantCulture) : "-";
                 string eta = p.EtaSeconds is { } s ? Duration(s) : "-";
                 string losses = p.SessionSteps == 0 ? "G - D -" : string.Create(CultureInfo.InvariantCulture, $"G {p.GeneratorLoss:F3} D {p.DiscriminatorLoss:F3}");
+                string fid = lastFid is { } m ? string.Create(CultureInfo.InvariantCulture, $" | FID {m.Fid:F1} at {m.Kimg:F1} kimg") : "";
                 progress.Report(string.Create(CultureInfo.InvariantCulture,
-                    $"kimg {p.Kimg:F3}/{p.TargetKimg:G4} | {p.ImagesPerSecond:F1} img/s | {losses} R1 {r1} | p {p.AugmentP:F3} r_t {rt} | ETA {eta} | minibatches"),
+                    $"kimg {p.Kimg:F3}/{p.TargetKimg:G4} | {p.ImagesPerSecond:F1} img/s | {losses} R1 {r1} | p {p.AugmentP:F3} r_t {rt}{fid} | ETA {eta} | minibatches"),
                     (int)p.SessionSteps, (int)p.SessionTargetSteps);
                 break;
             case GanFidProgress f:
@@ -108,7 +116,7 @@ internal static class TrainGanRun
     {
         stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Trained to {r.Kimg:F3} kimg ({r.Step} minibatches, {Duration(r.WallSeconds)} of training)."));
         stdout.WriteLine($"Generator (G_ema): {r.GeneratorPath}");
-        stdout.WriteLine($"Samples: {Path.Combine(r.RunDirectory, GanTraining.SamplesFolder)}; log: {Path.Combine(r.RunDirectory, GanTraining.LogFile)}");
+        stdout.WriteLine($"Samples: {Path.Combine(r.RunDirectory, GanTraining.SamplesFolder)}; log: {Path.Combine(r.RunDirectory, GanTraining.LogFile)}; curves: {Path.Combine(r.RunDirectory, TrainingCurves.FileName)}");
         if (r.Fid is { } fid)
             stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"FID-ResNet18 {fid.Fid:F2} ({fid.GeneratedCount} generated vs {fid.TrainCount} train); floor {(fid.Floor is { } f ? f.ToString("F2", CultureInfo.InvariantCulture) : "n/a (no validation split)")}" +

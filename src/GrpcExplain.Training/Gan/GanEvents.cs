@@ -23,8 +23,11 @@ public sealed record GanLogEntry(
 /// <summary>A checkpoint, the exported generator and (except when stopping) a sample grid were written.</summary>
 public sealed record GanSnapshotWritten(double Kimg, string Checkpoint, string Generator, string? Grid) : GanEvent;
 
-/// <summary>FID-ResNet18 at the end: which images are being featurised.</summary>
+/// <summary>FID-ResNet18 (during the run or at its end): which images are being featurised.</summary>
 public sealed record GanFidProgress(string What, int Done, int Total) : GanEvent;
+
+/// <summary>One line of RUN/fid.jsonl: FID-ResNet18 of G_ema at this point of the run, beside its floor (null without a validation split).</summary>
+public sealed record GanFidEntry(long Step, double Kimg, double Fid, double? Floor, int GeneratedImages, double WallSeconds, DateTime Time) : GanEvent;
 
 /// <summary>How a run ended.</summary>
 public sealed record GanRunResult(string RunDirectory, string GeneratorPath, long Step, double Kimg, double WallSeconds, GanFidResult? Fid, string? MetricsPath);

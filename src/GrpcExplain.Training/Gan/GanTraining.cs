@@ -11,7 +11,8 @@ namespace GrpcExplain.Training.Gan;
 /// A whole training run in RUN/: from a snapshot (new or read from RUN/checkpoint.safetensors) until
 /// <see cref="GanRunOptions.Kimg"/> thousand reals, with a checkpoint, generator.safetensors (G_ema with
 /// its metadata, loadable by GeneratorWeights.Load) and samples/kimgNNNNNN.png every snapshot interval,
-/// a line of log.jsonl every log interval, and at the end FID-ResNet18 in metrics.json. Cancellation
+/// a line of log.jsonl every log interval, FID-ResNet18 in fid.jsonl every FID interval (when asked) and
+/// at the end, where it also goes to metrics.json. Cancellation
 /// stops between minibatches, writes a checkpoint and the generator, then throws
 /// OperationCanceledException: a stopped run resumes where it stopped.
 /// </summary>
@@ -19,6 +20,7 @@ public static class GanTraining
 {
     public const string GeneratorFile = "generator.safetensors";
     public const string LogFile = "log.jsonl";
+    public const string FidLogFile = "fid.jsonl";
     public const string MetricsFile = "metrics.json";
     public const string SamplesFolder = "samples";
 
@@ -57,6 +59,17 @@ public static class GanTraining
             observe?.Invoke(new GanSnapshotWritten(trainer.ImagesSeen / 1000.0, GanCheckpoint.PathIn(run), generatorPath, gridPath));
         }
 
+        GanFidResult MeasureFid()
+        {
+            var fid = GanFid.Compute(data, trainer.GeneratorEma(), backend, options.FidImages, options.FidModelDirectory,
+                (what, n, total) => observe?.Invoke(new GanFidProgress(what, n, total)), cancellation);
+            var entry = new GanFidEntry(trainer.Step, trainer.ImagesSeen / 1000.0, fid.Fid, fid.Floor, fid.GeneratedCount,
+                wallSecondsBefore + session.Elapsed.TotalSeconds, DateTime.UtcNow);
+            File.AppendAllText(Path.Combine(run, FidLogFile), JsonSerializer.Serialize(entry, LineJson) + "\n");
+            observe?.Invoke(entry);
+            return fid;
+        }
+
         void Log()
         {
             var entry = tick.Entry(trainer, lastR1, lastRt, wallSecondsBefore + session.Elapsed.TotalSeconds);
@@ -87,15 +100,27 @@ public static class GanTraining
                 tick.GeneratorLoss, tick.DiscriminatorLoss, lastR1, report.AugmentP, lastRt, perStep * (targetStep - trainer.Step),
                 done, targetStep - firstStep));
             bool snapshot = Crossed(trainer.ImagesSeen, config.Batch, options.SnapshotKimg);
-            if (Crossed(trainer.ImagesSeen, config.Batch, options.LogKimg) || snapshot || trainer.Step == targetStep) Log();
+            bool fidDue = options.FidKimg > 0 && options.FidImages > 0 && trainer.Step < targetStep && Crossed(trainer.ImagesSeen, config.Batch, options.FidKimg);
+            if (Crossed(trainer.ImagesSeen, config.Batch, options.LogKimg) || snapshot || fidDue || trainer.Step == targetStep) Log();
             if (snapshot && trainer.Step < targetStep) Snapshot(grid: true);
+            if (fidDue)
+            {
+                try
+                {
+                    MeasureFid();
+                }
+                catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
+                {
+                    // Stopped while measuring: the top of the loop checkpoints and stops.
+                }
+                tick = new TickAverages(); // the next log line's speed leaves the measurement out
+            }
         }
         Snapshot(grid: true);
         double wallSeconds = wallSecondsBefore + session.Elapsed.TotalSeconds;
 
         if (options.FidImages == 0) return new GanRunResult(run, generatorPath, trainer.Step, trainer.ImagesSeen / 1000.0, wallSeconds, null, null);
-        var fid = GanFid.Compute(data, trainer.GeneratorEma(), backend, options.FidImages, options.FidModelDirectory,
-            (what, n, total) => observe?.Invoke(new GanFidProgress(what, n, total)), cancellation);
+        var fid = MeasureFid();
         string metricsPath = Path.Combine(run, MetricsFile);
         AtomicText.Write(metricsPath, JsonSerializer.Serialize(new
         {

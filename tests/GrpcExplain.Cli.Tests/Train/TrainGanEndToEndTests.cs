@@ -10,10 +10,10 @@ namespace GrpcExplain.Cli.Tests.Train;
 public sealed class TrainGanEndToEndTests(TrainGanData data) : IClassFixture<TrainGanData>
 {
     [Fact]
-    public void ATinyRunWritesALoadableGeneratorSamplesLogStateAndMetrics()
+    public void ATinyRunWritesALoadableGeneratorSamplesLogStateMetricsAndCurves()
     {
         string run = data.NewRun();
-        var result = CliHarness.Run(data.Tiny(run, "--kimg", "0.032", "--snapshot-kimg", "0.016", "--fid-images", "4"));
+        var result = CliHarness.Run(data.Tiny(run, "--kimg", "0.032", "--snapshot-kimg", "0.016", "--fid-images", "4", "--fid-kimg", "0.016"));
         Assert.True(result.ExitCode == 0, result.ToString());
         Assert.Equal("", result.Stderr);
         Assert.Contains("Training a 8x8 grey StyleGAN2", result.Stdout, StringComparison.Ordinal); // grey detected from the PNGs
@@ -40,6 +40,16 @@ public sealed class TrainGanEndToEndTests(TrainGanData data) : IClassFixture<Tra
         Assert.True(m.GetProperty("fid_resnet18").GetDouble() > 0);
         Assert.True(m.GetProperty("floor").GetDouble() >= 0);
         Assert.Equal((4, 12, 4), (m.GetProperty("generated_images").GetInt32(), m.GetProperty("train_images").GetInt32(), m.GetProperty("validation_images").GetInt32()));
+
+        // FID-ResNet18 every 0.016 kimg while training (after minibatch 4) and at the end (8), the last one the metrics' own.
+        var fid = File.ReadAllLines(Path.Combine(run, "fid.jsonl")).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Equal([4L, 8L], fid.Select(e => e.GetProperty("step").GetInt64()));
+        Assert.Equal(m.GetProperty("fid_resnet18").GetDouble(), fid[^1].GetProperty("fid").GetDouble());
+        Assert.Equal(m.GetProperty("floor").GetDouble(), fid[^1].GetProperty("floor").GetDouble());
+        Assert.All(fid, e => Assert.Equal(4, e.GetProperty("generated_images").GetInt32()));
+        using var curves = Image.Load<Rgb24>(Path.Combine(run, "training.png"));
+        Assert.Equal((800, 720), (curves.Width, curves.Height));
+        Assert.Contains("curves: ", result.Stdout, StringComparison.Ordinal);
     }
 
     /// <summary>
