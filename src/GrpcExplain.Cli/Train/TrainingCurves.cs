@@ -25,8 +25,10 @@ internal static class TrainingCurves
 
     public static byte[] Png(GanRunHistory history)
     {
-        using var top = Image.Load<Rgba32>(FidPlot(history.Fid));
-        using var bottom = Image.Load<Rgba32>(LossPlot(history.Log));
+        // One kimg axis for both panels, from the start of the run to its last line or measurement.
+        double kimg = Math.Max(history.Log.Count > 0 ? history.Log[^1].Kimg : 0, history.Fid.Count > 0 ? history.Fid[^1].Kimg : 0);
+        using var top = Image.Load<Rgba32>(FidPlot(history.Fid, kimg));
+        using var bottom = Image.Load<Rgba32>(LossPlot(history.Log, kimg));
         using var figure = new Image<Rgba32>(Width, 2 * PanelHeight, new Rgba32(255, 255, 255));
         figure.Mutate(c => c.DrawImage(top, new Point(0, 0), 1f).DrawImage(bottom, new Point(0, PanelHeight), 1f));
         using var stream = new MemoryStream();
@@ -34,7 +36,7 @@ internal static class TrainingCurves
         return stream.ToArray();
     }
 
-    private static byte[] FidPlot(IReadOnlyList<GanFidEntry> fid)
+    private static byte[] FidPlot(IReadOnlyList<GanFidEntry> fid, double lastKimg)
     {
         var plot = new ScottPlot.Plot();
         if (fid.Count > 0)
@@ -51,19 +53,21 @@ internal static class TrainingCurves
                 floorLine.LegendText = $"floor: validation reals vs train ({Number(floor)})";
             }
             plot.Axes.SetLimitsY(0, fid.Max(e => e.Fid) * 1.08);
-            plot.ShowLegend(ScottPlot.Alignment.UpperRight);
+            // FID falls from the upper left: the lower left stays clear of the curve.
+            plot.ShowLegend(ScottPlot.Alignment.LowerLeft);
         }
         else
         {
             plot.Add.Annotation("No FID-ResNet18 yet: --fid-kimg N measures it during training, --fid-images at the end.");
         }
+        plot.Axes.SetLimitsX(0, Math.Max(lastKimg, 1e-3) * 1.02);
         plot.Title("FID-ResNet18 of G_ema against the train reals (lower is better)");
         plot.XLabel("kimg (thousands of real images shown)");
         plot.YLabel("FID-ResNet18");
         return plot.GetImageBytes(Width, PanelHeight, ScottPlot.ImageFormat.Png);
     }
 
-    private static byte[] LossPlot(IReadOnlyList<GanLogEntry> log)
+    private static byte[] LossPlot(IReadOnlyList<GanLogEntry> log, double lastKimg)
     {
         var plot = new ScottPlot.Plot();
         if (log.Count > 0)
@@ -80,6 +84,7 @@ internal static class TrainingCurves
             plot.Axes.Right.Label.Text = "ADA p";
             plot.ShowLegend(ScottPlot.Alignment.UpperRight);
         }
+        plot.Axes.SetLimitsX(0, Math.Max(lastKimg, 1e-3) * 1.02);
         plot.Title("Losses (averaged per log line) and ADA's augmentation probability");
         plot.XLabel("kimg");
         plot.YLabel("loss");
