@@ -36,6 +36,14 @@ internal sealed class DemoRun(DemoSettings settings, TextWriter stdout, TextWrit
     internal static DirectionMethod Method(double probeAuc, bool whiteBox) =>
         probeAuc < WeakProbeAuc && whiteBox ? DirectionMethod.Gradient : DirectionMethod.LinearProbe;
 
+    /// <summary>
+    /// The default walk's length, as <c>explain</c> chooses it: <see cref="ExplainSettings.SpreadsWalked"/> spreads
+    /// of the latents along the probe's direction, or, for a gradient (found only during the explanation, a
+    /// direction of its own for each input), their mean spread over all directions.
+    /// </summary>
+    internal static float Reach(Latents latents, float[] probeDirection, DirectionMethod method) =>
+        ExplainSettings.SpreadsWalked * LatentSpread.Of(latents, method == DirectionMethod.LinearProbe ? probeDirection : null);
+
     public async Task<int> ExecuteAsync(CancellationToken cancellation)
     {
         var usable = ModelCatalog.Scan(settings.ModelsRoot).Where(p => p.Classifiers.Count > 0).ToList();
@@ -87,7 +95,8 @@ internal sealed class DemoRun(DemoSettings settings, TextWriter stdout, TextWrit
                 if (!reach.TryGetValue(target, out var walk))
                 {
                     var (direction, auc) = await FitDirectionAsync(explainer, classifier, target, cancellation).ConfigureAwait(false);
-                    walk = reach[target] = (ExplainSettings.SpreadsWalked * LatentSpread.Of(latents, direction), Method(auc, model is IImageGradientClassifier));
+                    var method = Method(auc, model is IImageGradientClassifier);
+                    walk = reach[target] = (Reach(latents, direction, method), method);
                     if (walk.Method == DirectionMethod.Gradient)
                         stdout.WriteLine($"The linear probe towards '{predictions.ClassLabels[target]}' separates the classifier's decisions on generated images poorly " +
                             $"(held-out AUC {auc:F2}, under {WeakProbeAuc:F2}): walking along the gradient of its logit instead ('{classifier}' is a white box).");

@@ -74,6 +74,27 @@ public sealed class DemoTests : IDisposable
     public void AWeakProbeGivesWayToTheGradientOfAWhiteBox(double auc, bool whiteBox, DirectionMethod expected) =>
         Assert.Equal(expected, DemoRun.Method(auc, whiteBox));
 
+    /// <summary>
+    /// Latents spread 3 along the first axis and 1 along the three others (exactly: ±3 and ±1 in turn):
+    /// a probe along the first axis walks 4 spreads of 3; a gradient walk, with no direction known before
+    /// the explanation, 4 of the mean spread over all directions, √((9 + 1 + 1 + 1) / 4) = √3.
+    /// </summary>
+    [Fact]
+    public void TheDemosReachIsExplainsDefault()
+    {
+        var values = new float[8 * 4];
+        for (int n = 0; n < 8; n++)
+        {
+            float sign = n % 2 == 0 ? 1 : -1;
+            values[n * 4] = 3 * sign + 0.5f;
+            for (int j = 1; j < 4; j++) values[n * 4 + j] = (n / 2 % 2 == 0 ? 1 : -1) * (j % 2 == 0 ? sign : 1) - 0.25f;
+        }
+        var latents = new GrpcExplain.Explain.Generation.Latents(values, 8, 4);
+        float[] axis = [1, 0, 0, 0];
+        Assert.Equal(ExplainSettings.SpreadsWalked * 3, DemoRun.Reach(latents, axis, DirectionMethod.LinearProbe), 4);
+        Assert.Equal(ExplainSettings.SpreadsWalked * MathF.Sqrt(3), DemoRun.Reach(latents, axis, DirectionMethod.Gradient), 4);
+    }
+
     private static void Copy(string from, string to)
     {
         foreach (var file in Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))
