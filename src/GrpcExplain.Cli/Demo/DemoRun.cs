@@ -42,7 +42,7 @@ internal sealed class DemoRun(DemoSettings settings, TextWriter stdout, TextWrit
     /// direction of its own for each input), their mean spread over all directions.
     /// </summary>
     internal static float Reach(Latents latents, float[] probeDirection, DirectionMethod method) =>
-        ExplainSettings.SpreadsWalked * LatentSpread.Of(latents, method == DirectionMethod.LinearProbe ? probeDirection : null);
+        LatentSpread.Reach(latents, method == DirectionMethod.LinearProbe ? probeDirection : null);
 
     public async Task<int> ExecuteAsync(CancellationToken cancellation)
     {

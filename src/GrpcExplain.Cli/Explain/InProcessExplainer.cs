@@ -81,7 +81,7 @@ internal sealed class InProcessExplainer : IDisposable
         StoredDirection? stored = null;
         if (method == DirectionMethod.LinearProbe)
             (stored, _) = await Probes.GetOrFitAsync(Generator, Classifier, targetClass, ProbeSettings(probeSamples), refit: false, progress, cancellationToken).ConfigureAwait(false);
-        float reach = maxAlpha ?? ExplainSettings.SpreadsWalked * await SpreadAsync(stored?.Vector, cancellationToken).ConfigureAwait(false);
+        float reach = maxAlpha ?? await ReachAsync(stored?.Vector, cancellationToken).ConfigureAwait(false);
         WalkPlan plan = stopAt is { } p ? new UntilProbabilityWalk(p, reach, frames) : new AlphaRangeWalk(0, reach, frames);
         return new WalkChoice(stored, reach, plan);
     }
@@ -95,11 +95,11 @@ internal sealed class InProcessExplainer : IDisposable
 
     private static ProbeSettings ProbeSettings(int samples) => new(NumSamples: samples);
 
-    private async Task<float> SpreadAsync(float[]? direction, CancellationToken cancellationToken)
+    private async Task<float> ReachAsync(float[]? direction, CancellationToken cancellationToken)
     {
         var info = Generator.Info;
         var (z, c) = LatentSpread.SampleZ(info.ZDim, info.CDim);
-        return LatentSpread.Of(await Generator.MapAsync(z, c, LatentSpread.Samples, 1f, cancellationToken).ConfigureAwait(false), direction);
+        return LatentSpread.Reach(await Generator.MapAsync(z, c, LatentSpread.Samples, 1f, cancellationToken).ConfigureAwait(false), direction);
     }
 
     private static int IndexOf(IReadOnlyList<string> labels, string label)

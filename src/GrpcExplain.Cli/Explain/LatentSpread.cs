@@ -23,6 +23,9 @@ internal static class LatentSpread
         return (z, c);
     }
 
+    /// <summary>The default walk's length: <see cref="ExplainSettings.SpreadsWalked"/> spreads along the direction (without one, the mean spread).</summary>
+    public static float Reach(Latents ws, float[]? direction) => ExplainSettings.SpreadsWalked * Of(ws, direction);
+
     public static float Of(Latents ws, float[]? direction)
     {
         ArgumentNullException.ThrowIfNull(ws);
