@@ -34,6 +34,8 @@ internal sealed class TrainGanCommand
     private readonly Option<bool> _resume = new("--resume") { Description = "Continue the run in RUN (an error if it holds no checkpoint); without it a checkpoint there is resumed too, and said so." };
     private readonly Option<int?> _fidImages = new("--fid-images") { Description = $"G_ema images for each FID-ResNet18 (default {TrainGanRequest.DefaultFidImages}; 0 skips them).", HelpName = "N" };
     private readonly Option<double?> _fidKimg = new("--fid-kimg") { Description = "FID-ResNet18 also every N kimg while training, into RUN/fid.jsonl and RUN/training.png (default: only at the end).", HelpName = "N" };
+    private readonly Option<string> _warmStart = new("--warm-start") { Description = "Start a new run's G and G_ema from this trained generator.safetensors (same architecture) instead of random weights; D starts fresh. How a model continues without its run's checkpoint.", HelpName = "FILE" };
+    private readonly Option<double?> _dWarmupKimg = new("--d-warmup-kimg") { Description = "Train only D for the first N kimg, so a fresh D does not push a warm-started G at random (default 0).", HelpName = "N" };
     private readonly Option<string> _cache = new("--cache") { Description = "Folder for the decoded data and the reals' FID statistics (default RUN/cache).", HelpName = "DIR" };
 
     public static Command Create(TextWriter stdout, TextWriter stderr, bool interactive, CancellationToken cancellation)
@@ -44,6 +46,7 @@ internal sealed class TrainGanCommand
             options._data, options._out, options._resolution, options._channels, options._fit, options._kimg, options._batch,
             options._channelBase, options._channelMax, options._zDim, options._wDim, options._mappingLayers, options._gamma, options._noAda,
             options._adaKimg, options._snapshotKimg, options._seed, options._backend, options._resume, options._fidImages, options._fidKimg, options._cache,
+            options._warmStart, options._dWarmupKimg,
         };
         command.SetAction(parsed =>
         {
@@ -82,6 +85,14 @@ internal sealed class TrainGanCommand
         if (mappingLayers is < 1 or > 8) throw new UsageException($"--mapping-layers must be 1 to 8, got {mappingLayers}.");
         double? gamma = parsed.GetValue(_gamma);
         if (gamma is { } g && (!(g >= 0) || !double.IsFinite(g))) throw new UsageException($"--gamma must be 0 or more, got {g}.");
+        string? warmStart = parsed.GetValue(_warmStart);
+        if (warmStart is not null)
+        {
+            if (!File.Exists(warmStart)) throw new UsageException($"--warm-start '{warmStart}': no such file (give a generator.safetensors).");
+            warmStart = Path.GetFullPath(warmStart);
+        }
+        double? dWarmupKimg = parsed.GetValue(_dWarmupKimg);
+        if (dWarmupKimg is { } w && (!(w >= 0) || !double.IsFinite(w))) throw new UsageException($"--d-warmup-kimg must be 0 or more, got {w}.");
         int? fidImages = parsed.GetValue(_fidImages);
         if (fidImages is < 0 or 1) throw new UsageException($"--fid-images must be 0 (skip) or at least 2, got {fidImages}.");
 
@@ -99,6 +110,7 @@ internal sealed class TrainGanCommand
             SnapshotKimg = PositiveReal(parsed, _snapshotKimg, "--snapshot-kimg"), Seed = parsed.GetValue(_seed),
             Backend = backend, Resume = parsed.GetValue(_resume), FidImages = fidImages,
             FidKimg = PositiveReal(parsed, _fidKimg, "--fid-kimg"), CacheDirectory = parsed.GetValue(_cache),
+            WarmStart = warmStart, DWarmupKimg = dWarmupKimg,
         };
     }
 

@@ -36,6 +36,8 @@ internal sealed record TrainGanRequest
     public int? FidImages { get; init; }
     public double? FidKimg { get; init; }
     public string? CacheDirectory { get; init; }
+    public string? WarmStart { get; init; }
+    public double? DWarmupKimg { get; init; }
 
     /// <summary>The given settings over <paramref name="start"/> (a checkpoint's configuration, or the defaults).</summary>
     public GanConfig Over(GanConfig start) => start with
@@ -54,6 +56,8 @@ internal sealed record TrainGanRequest
         Ada = Ada ?? start.Ada,
         AdaKimg = AdaKimg ?? start.AdaKimg,
         Seed = Seed ?? start.Seed,
+        WarmStart = WarmStart ?? start.WarmStart,
+        DWarmupKimg = DWarmupKimg ?? start.DWarmupKimg,
     };
 
     /// <summary>A new run's configuration: the defaults, the channels of the data when not given, and the R1 heuristic when gamma is not given.</summary>

@@ -76,7 +76,18 @@ internal static class TrainGanRun
             {
                 throw new UsageException(e.Message);
             }
-            return (GanTrainer.Initial(config), 0);
+            try
+            {
+                var initial = GanTrainer.Initial(config);
+                if (config.WarmStart is { } warm)
+                    stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"Warm start: G and G_ema from {warm} (content {initial.GeneratorEma.ContentHash[..16]}…); D, the optimisers and ADA fresh; D alone for the first {config.DWarmupKimg:G4} kimg."));
+                return (initial, 0);
+            }
+            catch (Exception e) when (e is InvalidDataException or FileNotFoundException)
+            {
+                throw new UsageException($"--warm-start: {e.Message}");
+            }
         }
         var (snapshot, state) = GanCheckpoint.Read(run);
         var requested = request.Over(snapshot.Config);

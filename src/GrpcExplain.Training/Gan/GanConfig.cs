@@ -68,6 +68,20 @@ public sealed record GanConfig
     /// <summary>Every random draw of the run derives from it: initial weights, latents, noise, augmentation, the order of the reals.</summary>
     public int Seed { get; init; }
 
+    /// <summary>
+    /// A trained generator (generator.safetensors: G_ema with its metadata, as a full path) whose weights
+    /// start both G and G_ema instead of the seed's initialisation: how a generator continues on a machine
+    /// that lacks its run's checkpoint. D, both optimisers and ADA still start fresh; null: no warm start.
+    /// </summary>
+    public string? WarmStart { get; init; }
+
+    /// <summary>
+    /// Thousands of reals at the start of the run over which only D trains (G's phase measures its loss
+    /// but does not step), so that a fresh discriminator learns to tell a warm-started generator's images
+    /// from the reals before its gradients move G. 0: none.
+    /// </summary>
+    public double DWarmupKimg { get; init; }
+
     /// <summary>stylegan2-ada's 'auto' R1 weight: 0.0002·resolution²/batch.</summary>
     public static double AutoGamma(int resolution, int batch) => 0.0002 * resolution * resolution / batch;
 
@@ -106,6 +120,8 @@ public sealed record GanConfig
         Require(EmaRampup is null or > 0, $"ema_rampup must be positive or none, got {EmaRampup}.");
         Require(AdaTarget is >= 0 and <= 1, $"ada_target must be in [0, 1], got {AdaTarget}.");
         Require(AdaKimg > 0 && double.IsFinite(AdaKimg), $"ada_kimg must be positive, got {AdaKimg}.");
+        Require(DWarmupKimg >= 0 && double.IsFinite(DWarmupKimg), $"d_warmup_kimg must be 0 or more, got {DWarmupKimg}.");
+        Require(WarmStart is null || WarmStart.Length > 0, "warm_start: an empty path.");
         Generator.Validate();
         Discriminator.Validate();
     }

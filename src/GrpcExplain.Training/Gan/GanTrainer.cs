@@ -1,3 +1,4 @@
+using System.Globalization;
 using GrpcExplain.Kernels;
 using GrpcExplain.StyleGan;
 using GrpcExplain.StyleGan.Training;
@@ -65,12 +66,17 @@ public sealed class GanTrainer : IDisposable
     /// <summary>The ADA controller adjusts p every 4 minibatches (NVIDIA's ada_interval).</summary>
     public const int AdaInterval = 4;
 
-    /// <summary>A new run: both networks initialised from the config's seed, G_ema a copy of G, fresh optimisers, p = 0.</summary>
+    /// <summary>
+    /// A new run: both networks initialised from the config's seed (G from <see cref="GanConfig.WarmStart"/>'s
+    /// file instead when it names one), G_ema a copy of G, fresh optimisers, p = 0. A warm-start file that is
+    /// missing, unreadable or of another architecture throws InvalidDataException or FileNotFoundException.
+    /// </summary>
     public static GanSnapshot Initial(GanConfig config)
     {
         ArgumentNullException.ThrowIfNull(config);
         config.Validate();
-        var g = GeneratorWeights.Initialize(config.Generator, TrainingDraws.Seed(config.Seed, 0, DrawPurpose.GeneratorWeights));
+        var g = config.WarmStart is { } path ? WarmStart(path, config.Generator)
+            : GeneratorWeights.Initialize(config.Generator, TrainingDraws.Seed(config.Seed, 0, DrawPurpose.GeneratorWeights));
         var d = DiscriminatorWeights.Initialize(config.Discriminator, TrainingDraws.Seed(config.Seed, 0, DrawPurpose.DiscriminatorWeights));
         static AdamState Fresh(IEnumerable<(string Name, int[] Shape)> shapes) =>
             new([.. shapes.Select(s => new float[HostTensor.Count(s.Shape)])], [.. shapes.Select(s => new float[HostTensor.Count(s.Shape)])], 0);
@@ -78,7 +84,21 @@ public sealed class GanTrainer : IDisposable
             config.Ada ? new AdaptiveAugment(config.AdaTarget, AdaInterval, config.AdaKimg).State : null);
     }
 
+    private static GeneratorWeights WarmStart(string path, GeneratorConfig expected)
+    {
+        var weights = GeneratorWeights.Load(path);
+        if (weights.Config != expected)
+            throw new InvalidDataException($"warm start '{path}' is a generator of another architecture than this run's: {Describe(weights.Config)}, this run {Describe(expected)}.");
+        return weights;
+    }
+
+    private static string Describe(GeneratorConfig c) => string.Create(CultureInfo.InvariantCulture,
+        $"{c.ImgResolution}x{c.ImgResolution}x{c.ImgChannels}, z/w {c.ZDim}/{c.WDim}, c_dim {c.CDim}, {c.MappingLayers} mapping layers, channel_base {c.ChannelBase}, channel_max {c.ChannelMax}, conv_clamp {c.ConvClamp}, '{c.Architecture}'");
+
     public GanConfig Config { get; }
+
+    /// <summary>Whether the next minibatch falls in <see cref="GanConfig.DWarmupKimg"/>, where G does not step.</summary>
+    public bool WarmingUpD => ImagesSeen < Config.DWarmupKimg * 1000;
 
     /// <summary>Minibatches done.</summary>
     public long Step { get; private set; }
@@ -102,7 +122,7 @@ public sealed class GanTrainer : IDisposable
     {
         CheckReals(reals);
         long step = Step;
-        double gLoss = GeneratorStep(step);
+        double gLoss = WarmingUpD ? GeneratorLoss(step) : GeneratorStep(step);
         var (dLoss, realLogits) = DiscriminatorStep(step, reals);
         double? r1 = step % Config.R1Interval == 0 ? RegularizationStep(step, reals) : null;
         UpdateEma();
@@ -124,6 +144,15 @@ public sealed class GanTrainer : IDisposable
         _gParameters.Step(Config.Lr, gradients);
         _g.SetParameters(_gParameters.ByName);
         return loss;
+    }
+
+    /// <summary>Gmain's loss without its step (D's warm-up): the same draws, forward only.</summary>
+    internal double GeneratorLoss(long step)
+    {
+        var (ws, _, _, _) = MapMixed(step, DrawPurpose.GeneratorZ, DrawPurpose.GeneratorMixingZ, DrawPurpose.GeneratorMixing);
+        var images = _g.Synthesize(ws, _n, NoiseMode.Random, Seed(step, DrawPurpose.GeneratorNoise));
+        var augmented = _pipe.Apply(images, _n, _channels, _resolution, Seed(step, DrawPurpose.GeneratorAugment));
+        return GanLoss.Generator(_d.Forward(augmented.Images, _n)).Loss;
     }
 
     /// <summary>

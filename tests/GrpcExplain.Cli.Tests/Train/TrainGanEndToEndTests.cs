@@ -95,4 +95,33 @@ public sealed class TrainGanEndToEndTests(TrainGanData data) : IClassFixture<Tra
         string last = stderr.ToString().Split('\r').Last(l => l.Contains("kimg", StringComparison.Ordinal));
         Assert.Matches(@"kimg 0\.016/0\.016 \| [0-9.]+ img/s \| G [0-9.]+ D [0-9.]+ R1 [0-9.e-]+ \| p 0\.00[0-9] r_t -?[0-9.]+ \| ETA 0:00 \| minibatches 4/4 \(100%\)", last);
     }
+
+    /// <summary>
+    /// A warm-started run begins from the given generator: through D's warm-up (both minibatches here) G's
+    /// parameters stay the file's, so the exported G_ema does too (w_avg, a buffer, still tracks w). The
+    /// same command then resumes it like any run, and G moves.
+    /// </summary>
+    [Fact]
+    public void AWarmStartedRunBeginsFromTheGivenGeneratorAndResumes()
+    {
+        string first = data.NewRun();
+        var trained = CliHarness.Run(data.Tiny(first, "--kimg", "0.008", "--fid-images", "0"));
+        Assert.True(trained.ExitCode == 0, trained.ToString());
+        string warm = Path.Combine(first, "generator.safetensors");
+        var start = GeneratorWeights.Load(warm);
+
+        string run = data.NewRun();
+        string[] Line(string kimg) => data.Tiny(run, "--kimg", kimg, "--fid-images", "0", "--warm-start", warm, "--d-warmup-kimg", "0.008");
+        var result = CliHarness.Run(Line("0.008"));
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains($"Warm start: G and G_ema from {warm}", result.Stdout, StringComparison.Ordinal);
+        var warmedUp = GeneratorWeights.Load(Path.Combine(run, "generator.safetensors"));
+        Assert.All(start.Config.ParameterShapes(), p => Assert.Equal(start[p.Name].Data, warmedUp[p.Name].Data));
+
+        var resumed = CliHarness.Run(Line("0.016"));
+        Assert.True(resumed.ExitCode == 0, resumed.ToString());
+        Assert.Contains("Resuming", resumed.Stdout, StringComparison.Ordinal);
+        var moved = GeneratorWeights.Load(Path.Combine(run, "generator.safetensors"));
+        Assert.Contains(start.Config.ParameterShapes(), p => !start[p.Name].Data.SequenceEqual(moved[p.Name].Data));
+    }
 }

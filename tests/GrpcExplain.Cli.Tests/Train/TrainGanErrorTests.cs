@@ -23,6 +23,9 @@ public sealed class TrainGanErrorTests(TrainGanData data) : IClassFixture<TrainG
     [InlineData("train gan --data $DATA --out $RUN --channel-base 4 --resolution 8", "channel_base (4) must be at least the resolution (8)")]
     [InlineData("train gan --data $DATA --out $RUN --backend tpu", "--backend 'tpu': choose one of auto, cpu, cuda, ilgpu-cpu")]
     [InlineData("train gan --data $DATA --out $RUN --batch many", "many")]
+    [InlineData("train gan --data $DATA --out $RUN --warm-start $DIR/missing.safetensors", "--warm-start '$DIR/missing.safetensors': no such file")]
+    [InlineData("train gan --data $DATA --out $RUN --warm-start $DIR/notes.txt", "--warm-start: ")]
+    [InlineData("train gan --data $DATA --out $RUN --d-warmup-kimg -1", "--d-warmup-kimg must be 0 or more, got -1")]
     public void BadArgumentsGetAMessageAndExitCode2(string line, string message)
     {
         string run = data.NewRun();
@@ -47,5 +50,23 @@ public sealed class TrainGanErrorTests(TrainGanData data) : IClassFixture<TrainG
         Assert.Contains("gamma: the checkpoint has 0.0032, this run asks for 2", result.Stderr, StringComparison.Ordinal); // 0.0002·8²/4 by default
         Assert.Contains("seed: the checkpoint has 0, this run asks for 3", result.Stderr, StringComparison.Ordinal);
         Assert.Contains("\"step\": 2,", File.ReadAllText(Path.Combine(run, "state.json")), StringComparison.Ordinal);
+    }
+
+    /// <summary>A warm start from a generator of another architecture names both; nothing is trained.</summary>
+    [Fact]
+    public void AWarmStartOfAnotherArchitectureIsRefused()
+    {
+        string first = data.NewRun();
+        var wider = data.Tiny(first, "--kimg", "0.008", "--fid-images", "0");
+        wider[Array.IndexOf(wider, "--channel-max") + 1] = "16";
+        var trained = CliHarness.Run(wider);
+        Assert.True(trained.ExitCode == 0, trained.ToString());
+
+        string run = data.NewRun();
+        var result = CliHarness.Run(data.Tiny(run, "--kimg", "0.008", "--fid-images", "0", "--warm-start", Path.Combine(first, "generator.safetensors")));
+        Assert.True(result.ExitCode == 2, result.ToString());
+        Assert.Contains("another architecture", result.Stderr, StringComparison.Ordinal);
+        Assert.Contains("channel_max 16", result.Stderr, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(run, "checkpoint.safetensors")));
     }
 }
