@@ -39,7 +39,7 @@ internal static class TrainGanRun
             result = GanTraining.Run(start, wallSeconds, options, backend, e =>
             {
                 if (e is GanFidEntry fid) lastFid = fid;
-                if (e is GanSnapshotWritten or GanFidEntry) TrainingCurves.Write(options.RunDirectory);
+                if (e is GanSnapshotWritten or GanFidEntry) DrawCurves(options.RunDirectory, stderr);
                 Show(e, lastFid, progress);
             }, cancellation);
         }
@@ -57,6 +57,22 @@ internal static class TrainGanRun
         progress.Dispose();
         Report(result, stdout);
         return ExitCodes.Success;
+    }
+
+    /// <summary>
+    /// RUN/training.png is a view of log.jsonl and fid.jsonl, both written before it: a figure that cannot be
+    /// drawn or saved is a warning, and training goes on.
+    /// </summary>
+    private static void DrawCurves(string run, TextWriter stderr)
+    {
+        try
+        {
+            TrainingCurves.Write(run);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            stderr.WriteLine($"grpcexplain: warning: {TrainingCurves.FileName} not redrawn ({e.GetType().Name}: {e.Message}); training goes on, and log.jsonl and fid.jsonl hold its numbers.");
+        }
     }
 
     /// <summary>The checkpoint in RUN/ when there is one (its configuration checked against the command line), else a new run.</summary>

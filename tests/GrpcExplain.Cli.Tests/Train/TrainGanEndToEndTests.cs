@@ -124,4 +124,17 @@ public sealed class TrainGanEndToEndTests(TrainGanData data) : IClassFixture<Tra
         var moved = GeneratorWeights.Load(Path.Combine(run, "generator.safetensors"));
         Assert.Contains(start.Config.ParameterShapes(), p => !start[p.Name].Data.SequenceEqual(moved[p.Name].Data));
     }
+
+    /// <summary>training.png is only a view of the logs: when it cannot be written (a folder stands in its place) the run warns and trains on.</summary>
+    [Fact]
+    public void AFigureThatCannotBeWrittenIsAWarningNotAnEndOfTraining()
+    {
+        string run = data.NewRun();
+        Directory.CreateDirectory(Path.Combine(run, "training.png"));
+        var result = CliHarness.Run(data.Tiny(run, "--kimg", "0.016", "--snapshot-kimg", "0.008", "--fid-images", "0"));
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains("warning: training.png not redrawn", result.Stderr, StringComparison.Ordinal);
+        Assert.Contains("\"step\": 4,", File.ReadAllText(Path.Combine(run, "state.json")), StringComparison.Ordinal);
+        Assert.True(File.Exists(Path.Combine(run, "generator.safetensors")));
+    }
 }
