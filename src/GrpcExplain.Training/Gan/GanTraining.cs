@@ -11,8 +11,8 @@ namespace GrpcExplain.Training.Gan;
 /// A whole training run in RUN/: from a snapshot (new or read from RUN/checkpoint.safetensors) until
 /// <see cref="GanRunOptions.Kimg"/> thousand reals, with a checkpoint, generator.safetensors (G_ema with
 /// its metadata, loadable by GeneratorWeights.Load) and samples/kimgNNNNNN.png every snapshot interval,
-/// a line of log.jsonl every log interval, FID-ResNet18 in fid.jsonl every FID interval (when asked) and
-/// at the end, where it also goes to metrics.json. Cancellation
+/// a line of log.jsonl every log interval, FID-ResNet18 in fid.jsonl every FID interval (when asked; from the
+/// end of D's warm-up on) and at the end, where it also goes to metrics.json. Cancellation
 /// stops between minibatches, writes a checkpoint and the generator, then throws
 /// OperationCanceledException: a stopped run resumes where it stopped.
 /// </summary>
@@ -100,7 +100,9 @@ public static class GanTraining
                 tick.GeneratorLoss, tick.DiscriminatorLoss, lastR1, report.AugmentP, lastRt, perStep * (targetStep - trainer.Step),
                 done, targetStep - firstStep));
             bool snapshot = Crossed(trainer.ImagesSeen, config.Batch, options.SnapshotKimg);
-            bool fidDue = options.FidKimg > 0 && options.FidImages > 0 && trainer.Step < targetStep && Crossed(trainer.ImagesSeen, config.Batch, options.FidKimg);
+            // While only D trains, G_ema is the warm start's: its FID is the one measured at the warm-up's end.
+            bool fidDue = options.FidKimg > 0 && options.FidImages > 0 && trainer.Step < targetStep && !trainer.WarmingUpD
+                && Crossed(trainer.ImagesSeen, config.Batch, options.FidKimg);
             if (Crossed(trainer.ImagesSeen, config.Batch, options.LogKimg) || snapshot || fidDue || trainer.Step == targetStep) Log();
             if (snapshot && trainer.Step < targetStep) Snapshot(grid: true);
             if (fidDue)

@@ -137,4 +137,20 @@ public sealed class TrainGanEndToEndTests(TrainGanData data) : IClassFixture<Tra
         Assert.Contains("\"step\": 4,", File.ReadAllText(Path.Combine(run, "state.json")), StringComparison.Ordinal);
         Assert.True(File.Exists(Path.Combine(run, "generator.safetensors")));
     }
+
+    /// <summary>While only D trains G_ema is the warm start, so FID waits for the warm-up's end (minibatch 2 here) and is measured from there on.</summary>
+    [Fact]
+    public void FidIsMeasuredFromTheEndOfTheDWarmUp()
+    {
+        string first = data.NewRun();
+        var trained = CliHarness.Run(data.Tiny(first, "--kimg", "0.008", "--fid-images", "0"));
+        Assert.True(trained.ExitCode == 0, trained.ToString());
+
+        string run = data.NewRun();
+        var result = CliHarness.Run(data.Tiny(run, "--kimg", "0.016", "--fid-images", "4", "--fid-kimg", "0.004",
+            "--warm-start", Path.Combine(first, "generator.safetensors"), "--d-warmup-kimg", "0.008"));
+        Assert.True(result.ExitCode == 0, result.ToString());
+        var fid = File.ReadAllLines(Path.Combine(run, "fid.jsonl")).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("step").GetInt64());
+        Assert.Equal([2L, 3L, 4L], fid);
+    }
 }
