@@ -36,6 +36,7 @@ internal sealed class TrainGanCommand
     private readonly Option<double?> _fidKimg = new("--fid-kimg") { Description = "FID-ResNet18 also every N kimg while training, into RUN/fid.jsonl and RUN/training.png (default: only at the end).", HelpName = "N" };
     private readonly Option<string> _warmStart = new("--warm-start") { Description = "Start a new run's G and G_ema from this trained generator.safetensors (same architecture) instead of random weights; D starts fresh. How a model continues without its run's checkpoint.", HelpName = "FILE" };
     private readonly Option<double?> _dWarmupKimg = new("--d-warmup-kimg") { Description = "Train only D for the first N kimg, so a fresh D does not push a warm-started G at random (default 0).", HelpName = "N" };
+    private readonly Option<double?> _gLrRampupKimg = new("--g-lr-rampup-kimg") { Description = "After D's warm-up, G's learning rate rises linearly from 0 over N kimg, so a D trained against a fixed G keeps up (default 0).", HelpName = "N" };
     private readonly Option<string> _cache = new("--cache") { Description = "Folder for the decoded data and the reals' FID statistics (default RUN/cache).", HelpName = "DIR" };
 
     public static Command Create(TextWriter stdout, TextWriter stderr, bool interactive, CancellationToken cancellation)
@@ -46,7 +47,7 @@ internal sealed class TrainGanCommand
             options._data, options._out, options._resolution, options._channels, options._fit, options._kimg, options._batch,
             options._channelBase, options._channelMax, options._zDim, options._wDim, options._mappingLayers, options._gamma, options._noAda,
             options._adaKimg, options._snapshotKimg, options._seed, options._backend, options._resume, options._fidImages, options._fidKimg, options._cache,
-            options._warmStart, options._dWarmupKimg,
+            options._warmStart, options._dWarmupKimg, options._gLrRampupKimg,
         };
         command.SetAction(parsed =>
         {
@@ -91,8 +92,8 @@ internal sealed class TrainGanCommand
             if (!File.Exists(warmStart)) throw new UsageException($"--warm-start '{warmStart}': no such file (give a generator.safetensors).");
             warmStart = Path.GetFullPath(warmStart);
         }
-        double? dWarmupKimg = parsed.GetValue(_dWarmupKimg);
-        if (dWarmupKimg is { } w && (!(w >= 0) || !double.IsFinite(w))) throw new UsageException($"--d-warmup-kimg must be 0 or more, got {w}.");
+        double? dWarmupKimg = NonNegative(parsed, _dWarmupKimg, "--d-warmup-kimg");
+        double? gLrRampupKimg = NonNegative(parsed, _gLrRampupKimg, "--g-lr-rampup-kimg");
         int? fidImages = parsed.GetValue(_fidImages);
         if (fidImages is < 0 or 1) throw new UsageException($"--fid-images must be 0 (skip) or at least 2, got {fidImages}.");
 
@@ -110,12 +111,15 @@ internal sealed class TrainGanCommand
             SnapshotKimg = PositiveReal(parsed, _snapshotKimg, "--snapshot-kimg"), Seed = parsed.GetValue(_seed),
             Backend = backend, Resume = parsed.GetValue(_resume), FidImages = fidImages,
             FidKimg = PositiveReal(parsed, _fidKimg, "--fid-kimg"), CacheDirectory = parsed.GetValue(_cache),
-            WarmStart = warmStart, DWarmupKimg = dWarmupKimg,
+            WarmStart = warmStart, DWarmupKimg = dWarmupKimg, GLrRampupKimg = gLrRampupKimg,
         };
     }
 
     private static int? Positive(ParseResult parsed, Option<int?> option, string name, int minimum = 1) =>
         parsed.GetValue(option) is { } v && v < minimum ? throw new UsageException($"{name} must be at least {minimum}, got {v}.") : parsed.GetValue(option);
+
+    private static double? NonNegative(ParseResult parsed, Option<double?> option, string name) =>
+        parsed.GetValue(option) is { } v && (!(v >= 0) || !double.IsFinite(v)) ? throw new UsageException($"{name} must be 0 or more, got {v}.") : parsed.GetValue(option);
 
     private static double? PositiveReal(ParseResult parsed, Option<double?> option, string name) =>
         parsed.GetValue(option) is { } v && (!(v > 0) || !double.IsFinite(v)) ? throw new UsageException($"{name} must be a positive number, got {v}.") : parsed.GetValue(option);

@@ -38,6 +38,7 @@ internal sealed record TrainGanRequest
     public string? CacheDirectory { get; init; }
     public string? WarmStart { get; init; }
     public double? DWarmupKimg { get; init; }
+    public double? GLrRampupKimg { get; init; }
 
     /// <summary>The given settings over <paramref name="start"/> (a checkpoint's configuration, or the defaults).</summary>
     public GanConfig Over(GanConfig start) => start with
@@ -58,6 +59,7 @@ internal sealed record TrainGanRequest
         Seed = Seed ?? start.Seed,
         WarmStart = WarmStart ?? start.WarmStart,
         DWarmupKimg = DWarmupKimg ?? start.DWarmupKimg,
+        GLrRampupKimg = GLrRampupKimg ?? start.GLrRampupKimg,
     };
 
     /// <summary>A new run's configuration: the defaults, the channels of the data when not given, and the R1 heuristic when gamma is not given.</summary>

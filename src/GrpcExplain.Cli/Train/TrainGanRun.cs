@@ -97,7 +97,7 @@ internal static class TrainGanRun
                 var initial = GanTrainer.Initial(config);
                 if (config.WarmStart is { } warm)
                     stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"Warm start: G and G_ema from {warm} (content {initial.GeneratorEma.ContentHash[..16]}…); D, the optimisers and ADA fresh; D alone for the first {config.DWarmupKimg:G4} kimg."));
+                        $"Warm start: G and G_ema from {warm} (content {initial.GeneratorEma.ContentHash[..16]}…); D, the optimisers and ADA fresh; D alone for the first {config.DWarmupKimg:G4} kimg, then G's lr rising over {config.GLrRampupKimg:G4} kimg."));
                 return (initial, 0);
             }
             catch (Exception e) when (e is InvalidDataException or FileNotFoundException)

@@ -82,6 +82,13 @@ public sealed record GanConfig
     /// </summary>
     public double DWarmupKimg { get; init; }
 
+    /// <summary>
+    /// Thousands of reals after D's warm-up over which G's learning rate rises linearly from 0 to <see cref="Lr"/>.
+    /// A discriminator trained against a fixed generator is brittle: full-size G steps undo it within a few
+    /// hundred minibatches and leave it flat (seen here), so G starts slowly while D keeps up. 0: none.
+    /// </summary>
+    public double GLrRampupKimg { get; init; }
+
     /// <summary>stylegan2-ada's 'auto' R1 weight: 0.0002·resolution²/batch.</summary>
     public static double AutoGamma(int resolution, int batch) => 0.0002 * resolution * resolution / batch;
 
@@ -121,6 +128,7 @@ public sealed record GanConfig
         Require(AdaTarget is >= 0 and <= 1, $"ada_target must be in [0, 1], got {AdaTarget}.");
         Require(AdaKimg > 0 && double.IsFinite(AdaKimg), $"ada_kimg must be positive, got {AdaKimg}.");
         Require(DWarmupKimg >= 0 && double.IsFinite(DWarmupKimg), $"d_warmup_kimg must be 0 or more, got {DWarmupKimg}.");
+        Require(GLrRampupKimg >= 0 && double.IsFinite(GLrRampupKimg), $"g_lr_rampup_kimg must be 0 or more, got {GLrRampupKimg}.");
         Require(WarmStart is null || WarmStart.Length > 0, "warm_start: an empty path.");
         Generator.Validate();
         Discriminator.Validate();

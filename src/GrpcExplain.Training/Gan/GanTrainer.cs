@@ -100,6 +100,17 @@ public sealed class GanTrainer : IDisposable
     /// <summary>Whether the next minibatch falls in <see cref="GanConfig.DWarmupKimg"/>, where G does not step.</summary>
     public bool WarmingUpD => ImagesSeen < Config.DWarmupKimg * 1000;
 
+    /// <summary>G's learning rate for the next minibatch: 0 in D's warm-up, then rising linearly to lr over <see cref="GanConfig.GLrRampupKimg"/>.</summary>
+    public double GeneratorLr
+    {
+        get
+        {
+            double after = ImagesSeen - Config.DWarmupKimg * 1000;
+            if (after < 0) return 0;
+            return Config.GLrRampupKimg > 0 ? Config.Lr * Math.Min(1, (after + Config.Batch) / (Config.GLrRampupKimg * 1000)) : Config.Lr;
+        }
+    }
+
     /// <summary>Minibatches done.</summary>
     public long Step { get; private set; }
 
@@ -141,7 +152,7 @@ public sealed class GanTrainer : IDisposable
     internal double GeneratorStep(long step)
     {
         var (loss, gradients) = GeneratorGradients(step);
-        _gParameters.Step(Config.Lr, gradients);
+        _gParameters.Step(GeneratorLr, gradients);
         _g.SetParameters(_gParameters.ByName);
         return loss;
     }

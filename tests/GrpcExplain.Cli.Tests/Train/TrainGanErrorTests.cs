@@ -26,6 +26,7 @@ public sealed class TrainGanErrorTests(TrainGanData data) : IClassFixture<TrainG
     [InlineData("train gan --data $DATA --out $RUN --warm-start $DIR/missing.safetensors", "--warm-start '$DIR/missing.safetensors': no such file")]
     [InlineData("train gan --data $DATA --out $RUN --warm-start $DIR/notes.txt", "--warm-start: ")]
     [InlineData("train gan --data $DATA --out $RUN --d-warmup-kimg -1", "--d-warmup-kimg must be 0 or more, got -1")]
+    [InlineData("train gan --data $DATA --out $RUN --g-lr-rampup-kimg -2", "--g-lr-rampup-kimg must be 0 or more, got -2")]
     public void BadArgumentsGetAMessageAndExitCode2(string line, string message)
     {
         string run = data.NewRun();

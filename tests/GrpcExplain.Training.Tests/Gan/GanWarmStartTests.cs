@@ -75,6 +75,29 @@ public sealed class GanWarmStartTests : IDisposable
         Assert.NotEqual(last.Generator["mapping.fc0.weight"].Data, trainer.Snapshot().Generator["mapping.fc0.weight"].Data);
     }
 
+    /// <summary>After a 2-minibatch warm-up G's lr rises over 4 minibatches (lr/4, 2/4, 3/4, 1) and stays; a step at lr/4 is exactly a step of a run whose lr is lr/4.</summary>
+    [Fact]
+    public void GsLearningRateRisesAfterTheWarmUp()
+    {
+        var config = TinyGan.Config() with { Ada = false, Lr = 0.008 };
+        config = config with { DWarmupKimg = 2 * config.Batch / 1000.0, GLrRampupKimg = 4 * config.Batch / 1000.0 };
+        var initial = GanTrainer.Initial(config);
+        double[] lrs = [.. Enumerable.Range(0, 8).Select(step =>
+        {
+            using var trainer = new GanTrainer(_backend, initial with { Step = step });
+            return trainer.GeneratorLr;
+        })];
+        Assert.Equal([0, 0, 0.002, 0.004, 0.006, 0.008, 0.008, 0.008], lrs.Select(v => Math.Round(v, 12)));
+
+        using var ramped = new GanTrainer(_backend, initial with { Step = 2 });
+        var plain = initial with { Config = TinyGan.Config() with { Ada = false, Lr = 0.002 }, Step = 2 };
+        using var reference = new GanTrainer(_backend, plain);
+        ramped.GeneratorStep(2);
+        reference.GeneratorStep(2);
+        Assert.All(config.Generator.ParameterShapes(), p => Assert.Equal(reference.Snapshot().Generator[p.Name].Data, ramped.Snapshot().Generator[p.Name].Data));
+        Assert.Contains(config.Generator.ParameterShapes(), p => !initial.Generator[p.Name].Data.SequenceEqual(ramped.Snapshot().Generator[p.Name].Data));
+    }
+
     [Fact]
     public void AGeneratorOfAnotherArchitectureIsRefused()
     {
