@@ -34,9 +34,9 @@ internal sealed class TrainGanCommand
     private readonly Option<bool> _resume = new("--resume") { Description = "Continue the run in RUN (an error if it holds no checkpoint); without it a checkpoint there is resumed too, and said so." };
     private readonly Option<int?> _fidImages = new("--fid-images") { Description = $"G_ema images for each FID-ResNet18 (default {TrainGanRequest.DefaultFidImages}; 0 skips them).", HelpName = "N" };
     private readonly Option<double?> _fidKimg = new("--fid-kimg") { Description = "FID-ResNet18 also every N kimg while training, into RUN/fid.jsonl and RUN/training.png (default: only at the end).", HelpName = "N" };
-    private readonly Option<string> _warmStart = new("--warm-start") { Description = "Start a new run's G and G_ema from this trained generator.safetensors (same architecture) instead of random weights; D starts fresh. How a model continues without its run's checkpoint.", HelpName = "FILE" };
-    private readonly Option<double?> _dWarmupKimg = new("--d-warmup-kimg") { Description = "Train only D for the first N kimg, so a fresh D does not push a warm-started G at random (default 0).", HelpName = "N" };
-    private readonly Option<double?> _gLrRampupKimg = new("--g-lr-rampup-kimg") { Description = "After D's warm-up, G's learning rate rises linearly from 0 over N kimg, so a D trained against a fixed G keeps up (default 0).", HelpName = "N" };
+    private readonly Option<string> _warmStart = new("--warm-start") { Description = "Start a new run's G and G_ema from this trained generator.safetensors (same architecture) instead of random weights; D starts fresh (fine-tuning on new data; to continue a run, resume its checkpoint instead).", HelpName = "FILE" };
+    private readonly Option<double?> _dWarmupKimg = new("--d-warmup-kimg") { Description = "Train only D for the first N kimg, so a fresh D learns a warm-started G before it moves G (default 0).", HelpName = "N" };
+    private readonly Option<double?> _gLrRampupKimg = new("--g-lr-rampup-kimg") { Description = "After D's warm-up, G's learning rate rises linearly from 0 over N kimg, giving D time to follow G (default 0).", HelpName = "N" };
     private readonly Option<string> _cache = new("--cache") { Description = "Folder for the decoded data and the reals' FID statistics (default RUN/cache).", HelpName = "DIR" };
 
     public static Command Create(TextWriter stdout, TextWriter stderr, bool interactive, CancellationToken cancellation)

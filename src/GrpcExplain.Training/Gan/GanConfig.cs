@@ -70,8 +70,9 @@ public sealed record GanConfig
 
     /// <summary>
     /// A trained generator (generator.safetensors: G_ema with its metadata, as a full path) whose weights
-    /// start both G and G_ema instead of the seed's initialisation: how a generator continues on a machine
-    /// that lacks its run's checkpoint. D, both optimisers and ADA still start fresh; null: no warm start.
+    /// start both G and G_ema instead of the seed's initialisation, as for fine-tuning on new data. D, both
+    /// optimisers and ADA start fresh, so this is no substitute for a run's checkpoint: on the bundled
+    /// generators the fresh D went flat once G moved and FID rose (their model cards). Null: no warm start.
     /// </summary>
     public string? WarmStart { get; init; }
 
@@ -84,8 +85,8 @@ public sealed record GanConfig
 
     /// <summary>
     /// Thousands of reals after D's warm-up over which G's learning rate rises linearly from 0 to <see cref="Lr"/>.
-    /// A discriminator trained against a fixed generator is brittle: full-size G steps undo it within a few
-    /// hundred minibatches and leave it flat (seen here), so G starts slowly while D keeps up. 0: none.
+    /// A discriminator trained against a fixed generator is brittle: on the bundled generators full-size G
+    /// steps left it flat within 0.25 kimg; a ramp slowed that (4 kimg) but did not stop it. 0: none.
     /// </summary>
     public double GLrRampupKimg { get; init; }
 
