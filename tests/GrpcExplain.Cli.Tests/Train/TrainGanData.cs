@@ -38,5 +38,16 @@ public sealed class TrainGanData : IDisposable
         ["train", "gan", "--data", Data, "--out", run, "--resolution", "8", "--channel-base", "64", "--channel-max", "8",
          "--z-dim", "8", "--w-dim", "8", "--mapping-layers", "2", "--batch", "4", "--backend", "cpu", .. more];
 
+    /// <summary>The generator.safetensors of a new two-minibatch tiny run (what --warm-start starts from), with the given channel_max.</summary>
+    public string TrainedGenerator(int channelMax = 8)
+    {
+        string run = NewRun();
+        var line = Tiny(run, "--kimg", "0.008", "--fid-images", "0");
+        line[Array.IndexOf(line, "--channel-max") + 1] = channelMax.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var result = CliHarness.Run(line);
+        Assert.True(result.ExitCode == 0, result.ToString());
+        return Path.Combine(run, "generator.safetensors");
+    }
+
     public void Dispose() => Directory.Delete(Dir, recursive: true);
 }

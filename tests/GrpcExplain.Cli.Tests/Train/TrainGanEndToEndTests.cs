@@ -104,10 +104,7 @@ public sealed class TrainGanEndToEndTests(TrainGanData data) : IClassFixture<Tra
     [Fact]
     public void AWarmStartedRunBeginsFromTheGivenGeneratorAndResumes()
     {
-        string first = data.NewRun();
-        var trained = CliHarness.Run(data.Tiny(first, "--kimg", "0.008", "--fid-images", "0"));
-        Assert.True(trained.ExitCode == 0, trained.ToString());
-        string warm = Path.Combine(first, "generator.safetensors");
+        string warm = data.TrainedGenerator();
         var start = GeneratorWeights.Load(warm);
 
         string run = data.NewRun();
@@ -142,13 +139,9 @@ public sealed class TrainGanEndToEndTests(TrainGanData data) : IClassFixture<Tra
     [Fact]
     public void FidIsMeasuredFromTheEndOfTheDWarmUp()
     {
-        string first = data.NewRun();
-        var trained = CliHarness.Run(data.Tiny(first, "--kimg", "0.008", "--fid-images", "0"));
-        Assert.True(trained.ExitCode == 0, trained.ToString());
-
         string run = data.NewRun();
         var result = CliHarness.Run(data.Tiny(run, "--kimg", "0.016", "--fid-images", "4", "--fid-kimg", "0.004",
-            "--warm-start", Path.Combine(first, "generator.safetensors"), "--d-warmup-kimg", "0.008"));
+            "--warm-start", data.TrainedGenerator(), "--d-warmup-kimg", "0.008"));
         Assert.True(result.ExitCode == 0, result.ToString());
         var fid = File.ReadAllLines(Path.Combine(run, "fid.jsonl")).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("step").GetInt64());
         Assert.Equal([2L, 3L, 4L], fid);

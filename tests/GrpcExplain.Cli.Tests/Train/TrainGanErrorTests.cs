@@ -57,14 +57,8 @@ public sealed class TrainGanErrorTests(TrainGanData data) : IClassFixture<TrainG
     [Fact]
     public void AWarmStartOfAnotherArchitectureIsRefused()
     {
-        string first = data.NewRun();
-        var wider = data.Tiny(first, "--kimg", "0.008", "--fid-images", "0");
-        wider[Array.IndexOf(wider, "--channel-max") + 1] = "16";
-        var trained = CliHarness.Run(wider);
-        Assert.True(trained.ExitCode == 0, trained.ToString());
-
         string run = data.NewRun();
-        var result = CliHarness.Run(data.Tiny(run, "--kimg", "0.008", "--fid-images", "0", "--warm-start", Path.Combine(first, "generator.safetensors")));
+        var result = CliHarness.Run(data.Tiny(run, "--kimg", "0.008", "--fid-images", "0", "--warm-start", data.TrainedGenerator(channelMax: 16)));
         Assert.True(result.ExitCode == 2, result.ToString());
         Assert.Contains("another architecture", result.Stderr, StringComparison.Ordinal);
         Assert.Contains("channel_max 16", result.Stderr, StringComparison.Ordinal);
